@@ -1,0 +1,36 @@
+"""Fixed-window rate limits kept in the cache (Redis in production), shared by all workers."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def client_ip(request) -> str:
+    """The client's address; X-Forwarded-For is trusted only for TRUSTED_PROXY_COUNT hops."""
+    hops = settings.KAIZEN_TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def hit(limit_name: str, subject: str) -> bool:
+    """Count one request against a named limit; return False when the limit is exceeded."""
+    allowed, window = settings.KAIZEN_RATE_LIMITS[limit_name]
+    bucket = int(time.time() // window)
+    key = f"rl:{limit_name}:{subject}:{bucket}"
+    if cache.add(key, 1, timeout=window + 1):
+        return True
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window + 1)
+        return True
+    return count <= allowed
+
+
+def retry_after(limit_name: str) -> int:
+    window = settings.KAIZEN_RATE_LIMITS[limit_name][1]
+    return max(1, int(window - time.time() % window))

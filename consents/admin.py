@@ -1,0 +1,280 @@
+"""Admin for the consent domain. Members see only their own organizations' rows."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from consents.identifiers import IDENTIFIER_KINDS, identifier_hash
+from consents.keys import create_api_key, revoke_api_key
+from consents.models import (
+    ApiKey,
+    ConsentEvent,
+    ConsentState,
+    Membership,
+    Notice,
+    Organization,
+    Purpose,
+    Suppression,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+def member_organization_ids(request, roles=None) -> list[int]:
+    memberships = Membership.objects.filter(user=request.user)
+    if roles:
+        memberships = memberships.filter(role__in=roles)
+    return list(memberships.values_list("organization_id", flat=True))
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Limit rows (and foreign-key choices) to the organizations the user belongs to.
+
+    Superusers see everything. `write_roles` are the membership roles allowed to change rows;
+    other members (an auditor) may only view.
+    """
+
+    organization_path = "organization"
+    write_roles = (Membership.Role.ADMIN,)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.organization_path}__in": member_organization_ids(request)})
+
+    def _can_write(self, request, obj=None) -> bool:
+        if request.user.is_superuser:
+            return True
+        allowed = member_organization_ids(request, self.write_roles)
+        if obj is None:
+            return bool(allowed)
+        org_id = obj
+        for part in self.organization_path.split("__"):
+            org_id = getattr(org_id, part)
+        return org_id.pk in allowed
+
+    def has_module_permission(self, request):
+        return request.user.is_active and (request.user.is_superuser or bool(member_organization_ids(request)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return self._can_write(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_write(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can_write(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization" and not request.user.is_superuser:
+            kwargs["queryset"] = Organization.objects.filter(
+                pk__in=member_organization_ids(request, self.write_roles)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        related = db_field.remote_field.model
+        if not request.user.is_superuser and hasattr(related, "organization"):
+            kwargs["queryset"] = related.objects.filter(
+                organization__in=member_organization_ids(request, self.write_roles)
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin):
+    organization_path = "id"
+    list_display = ("slug", "name", "default_jurisdiction", "email_double_opt_in")
+    search_fields = ("slug", "name")
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=member_organization_ids(request))
+
+    def _can_write(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return False  # only superusers create tenants
+        return obj.pk in member_organization_ids(request, self.write_roles)
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrganizationScopedAdmin):
+    list_display = ("user", "organization", "role")
+    list_filter = ("role",)
+
+
+@admin.register(Purpose)
+class PurposeAdmin(OrganizationScopedAdmin):
+    list_display = ("key", "name", "kind", "mode_eu", "mode_us", "mode_other", "validity_days", "organization")
+    list_filter = ("kind", "organization")
+    search_fields = ("key", "name")
+
+
+@admin.register(Notice)
+class NoticeAdmin(OrganizationScopedAdmin):
+    list_display = ("version", "title", "language", "published_at", "requires_fresh_consent", "organization")
+    list_filter = ("organization", "language")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.published_at is not None:
+            return ("organization", "version", "language", "title", "text", "published_at", "requires_fresh_consent")
+        return ()
+
+
+class ApiKeyForm(forms.ModelForm):
+    scope_choices = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple, label="Scopes"
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("organization", "name")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(OrganizationScopedAdmin):
+    list_display = ("name", "prefix", "organization", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("organization",)
+    actions = ("revoke",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ("organization", "name", "prefix", "scopes", "created_at", "created_by", "last_used_at", "revoked_at")
+        return ()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("organization", "name", "scope_choices")
+        return self.get_readonly_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        api_key, raw = create_api_key(
+            organization=form.cleaned_data["organization"], name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scope_choices"], created_by=request.user.get_username(),
+        )
+        obj.pk = api_key.pk
+        messages.warning(request, f"Copy this key now; it will not be shown again: {raw}")
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead, so the audit trail keeps the key's name
+
+    @admin.action(description="Revoke selected keys")
+    def revoke(self, request, queryset):
+        for api_key in queryset:
+            if self._can_write(request, api_key):
+                revoke_api_key(api_key)
+        self.message_user(request, "Revoked.")
+
+
+class IdentifierSearchMixin:
+    """Search by an identifier's value: the input is hashed the same way as stored values."""
+
+    subject_path = "subject"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        matches = queryset.none()
+        org_ids = set(queryset.values_list("organization_id", flat=True).distinct()[:50])
+        for organization in Organization.objects.filter(pk__in=org_ids):
+            for kind in IDENTIFIER_KINDS:
+                try:
+                    value_hash = identifier_hash(organization.identifier_secret, kind, term)
+                except ValidationError:
+                    continue
+                matches |= queryset.filter(
+                    organization=organization,
+                    **{f"{self.subject_path}__identifiers__kind": kind,
+                       f"{self.subject_path}__identifiers__value_hash": value_hash},
+                )
+        if term.isdigit():
+            matches |= queryset.filter(pk=int(term))
+        return matches.distinct(), True
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(IdentifierSearchMixin, OrganizationScopedAdmin):
+    """The ledger: read-only, searchable by identifier (email, phone, user id, visitor id)."""
+
+    list_display = ("id", "recorded_at", "purpose", "granted", "source", "jurisdiction", "subject", "seq")
+    list_filter = ("source", "granted", "purpose__key", "recorded_at", "organization")
+    search_fields = ("id",)
+    search_help_text = "Search by email, phone, user id or visitor id (hashed before the search)."
+    list_select_related = ("purpose", "subject")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsentState)
+class ConsentStateAdmin(IdentifierSearchMixin, OrganizationScopedAdmin):
+    list_display = ("subject", "purpose", "granted", "source", "decided_at", "expires_at")
+    list_filter = ("purpose__key", "granted", "source")
+    search_fields = ("id",)
+    list_select_related = ("purpose", "subject")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(OrganizationScopedAdmin):
+    list_display = ("kind", "purpose_key", "reason", "created_at", "organization")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(OrganizationScopedAdmin):
+    list_display = ("url", "organization", "is_active", "created_at")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(OrganizationScopedAdmin):
+    organization_path = "endpoint__organization"
+    list_display = ("id", "endpoint", "event_id", "status", "attempts", "last_status_code", "next_attempt_at", "delivered_at")
+    list_filter = ("status",)
+    actions = ("replay",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Deliver again")
+    def replay(self, request, queryset):
+        from django.utils import timezone
+
+        count = queryset.update(status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now())
+        self.message_user(request, f"{count} deliveries queued again.")

@@ -1,0 +1,122 @@
+"""API-key authentication: `Authorization: Bearer kzc_<prefix>_<secret>`."""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from consent_platform.ratelimit import client_ip, hit
+from consents.models import ApiKey, Membership, Organization
+
+logger = logging.getLogger("kaizen.auth")
+KEY_PREFIX = "kzc"
+ROLE_SCOPES = {
+    Membership.Role.ADMIN: frozenset(ApiKey.Scope.values),
+    Membership.Role.MARKETING: frozenset({"consents:write", "consents:read", "consents:check"}),
+    Membership.Role.AUDITOR: frozenset({"consents:read", "events:read", "events:export"}),
+}
+INVALID_KEY = "Invalid or revoked API key."
+TOO_MANY_FAILURES = "Too many failed authentication attempts; wait and retry."
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling the API: an organization, the scopes granted, and an actor label."""
+
+    organization: Organization
+    scopes: frozenset
+    actor: str
+    api_key_id: int | None = None
+
+    is_authenticated = True
+
+
+def generate_raw_key() -> tuple[str, str, str]:
+    """Return (raw key, prefix, sha256 hex) for a new key."""
+    prefix = secrets.token_hex(6)
+    raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return raw, prefix, hash_key(raw)
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+def forget_key(prefix: str) -> None:
+    cache.delete(_cache_key(prefix))
+
+
+def _load_key(prefix: str):
+    cached = cache.get(_cache_key(prefix))
+    if cached is not None:
+        return cached
+    key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+    entry = (
+        (key.pk, key.key_hash, tuple(key.scopes), key.revoked_at is None, key.organization)
+        if key
+        else (None, "", (), False, None)
+    )
+    cache.set(_cache_key(prefix), entry, settings.KAIZEN_API_KEY_CACHE_SECONDS)
+    return entry
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        raw = raw.strip()
+        ip = client_ip(request)
+        parts = raw.split("_", 2)
+        prefix = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
+        key_id, key_hash, scopes, active, organization = _load_key(prefix) if prefix else (None, "", (), False, None)
+        valid = hmac.compare_digest(hash_key(raw), key_hash or "0" * 64)
+        if not (valid and active):
+            logger.warning("API authentication failed from %s (key prefix %r)", ip, prefix[:12])
+            if not hit("auth_failure_ip", ip):
+                raise exceptions.Throttled(detail=TOO_MANY_FAILURES)
+            raise exceptions.AuthenticationFailed(INVALID_KEY)
+        self._touch(key_id)
+        principal = Principal(organization, frozenset(scopes), f"api_key:{key_id}", key_id)
+        return (principal, principal)
+
+    @staticmethod
+    def _touch(key_id: int) -> None:
+        # Record last use at most once a minute per key, not on every request.
+        if cache.add(f"apikey-used:{key_id}", 1, 60):
+            ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
+def principal_for(request) -> Principal | None:
+    """The API principal: the key's, or a logged-in member's (one organization, or ?org=)."""
+    if isinstance(request.auth, Principal):
+        return request.auth
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(user=user).select_related("organization")
+    wanted = request.query_params.get("org") if hasattr(request, "query_params") else None
+    if wanted:
+        memberships = memberships.filter(organization__slug=wanted)
+    memberships = list(memberships[:2])
+    if len(memberships) != 1:
+        return None
+    membership = memberships[0]
+    return Principal(membership.organization, ROLE_SCOPES[membership.role], f"user:{user.pk}")

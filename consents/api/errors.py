@@ -1,0 +1,15 @@
+"""Error answers: field errors for bad input, 409 for a reused idempotency key."""
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from consents.services import ConsentValidationError, IdempotencyConflict
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ConsentValidationError):
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IdempotencyConflict):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    return exception_handler(exc, context)

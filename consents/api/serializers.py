@@ -1,0 +1,145 @@
+"""Request and response shapes of the server-side consent API."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from consents.identifiers import IDENTIFIER_KINDS, normalize_identifier
+from consents.models import Source
+
+MAX_CHECK_IDENTIFIERS = 10_000
+MAX_CHOICES = 100
+API_SOURCES = [s for s in Source.values if s not in ("banner", "gpc", "unsubscribe")]
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "yes", 1 or "true" are type errors, not consent."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class SubjectInput(serializers.Serializer):
+    email = serializers.CharField(required=False, max_length=320)
+    user_id = serializers.CharField(required=False, max_length=200)
+    visitor_id = serializers.CharField(required=False, max_length=64)
+    phone = serializers.CharField(required=False, max_length=32)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError(
+                "Give at least one identifier: email, user_id, visitor_id or phone."
+            )
+        errors = {}
+        for kind, value in attrs.items():
+            try:
+                attrs[kind] = normalize_identifier(kind, value)
+            except DjangoValidationError as exc:
+                errors[kind] = exc.messages
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ConsentInput(serializers.Serializer):
+    subject = SubjectInput()
+    choices = serializers.DictField(child=StrictBooleanField(), allow_empty=False)
+    source = serializers.ChoiceField(choices=API_SOURCES, default="api")
+    notice_version = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    jurisdiction = serializers.CharField(required=False, allow_blank=True, max_length=8)
+    occurred_at = serializers.DateTimeField(required=False)
+
+    def validate_choices(self, value):
+        if len(value) > MAX_CHOICES:
+            raise serializers.ValidationError(f"At most {MAX_CHOICES} choices per request.")
+        return value
+
+
+class PurposeDecisionOutput(serializers.Serializer):
+    purpose = serializers.CharField(source="purpose.key")
+    allowed = serializers.BooleanField()
+    decision = serializers.CharField(allow_null=True)
+    basis = serializers.CharField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    notice_version = serializers.CharField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    subject = serializers.CharField()
+    seq = serializers.IntegerField()
+    purpose = serializers.CharField()
+    granted = serializers.BooleanField()
+    source = serializers.CharField()
+    notice_version = serializers.CharField()
+    jurisdiction = serializers.CharField()
+    site = serializers.CharField()
+    occurred_at = serializers.CharField()
+    recorded_at = serializers.CharField()
+    actor = serializers.CharField()
+    ip_truncated = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField(allow_null=True)
+    pii_salt = serializers.CharField(allow_null=True)
+    pii_digest = serializers.CharField()
+    client_event_id = serializers.CharField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+class StateOutput(serializers.Serializer):
+    subject = serializers.CharField(allow_null=True)
+    jurisdiction = serializers.CharField()
+    purposes = PurposeDecisionOutput(many=True)
+
+
+class ConsentOutput(serializers.Serializer):
+    subject = serializers.CharField()
+    replayed = serializers.BooleanField()
+    events = EventOutput(many=True)
+    state = PurposeDecisionOutput(many=True)
+
+
+class CheckInput(serializers.Serializer):
+    purpose = serializers.CharField(max_length=64)
+    identifier_type = serializers.ChoiceField(choices=IDENTIFIER_KINDS)
+    identifiers = serializers.ListField(
+        child=serializers.CharField(max_length=320, trim_whitespace=False),
+        allow_empty=False,
+        max_length=MAX_CHECK_IDENTIFIERS,
+    )
+    jurisdiction = serializers.CharField(required=False, allow_blank=True, max_length=8)
+
+    def validate(self, attrs):
+        kind = attrs["identifier_type"]
+        errors = {}
+        for index, value in enumerate(attrs["identifiers"]):
+            try:
+                normalize_identifier(kind, value)
+            except DjangoValidationError as exc:
+                errors[str(index)] = exc.messages
+                if len(errors) >= 50:
+                    break
+        if errors:
+            raise serializers.ValidationError({"identifiers": errors})
+        return attrs
+
+
+class CheckResultOutput(serializers.Serializer):
+    identifier = serializers.CharField()
+    allowed = serializers.BooleanField()
+    reason = serializers.ChoiceField(
+        choices=["granted", "denied", "expired", "no_record", "default_opt_out", "always_on", "suppressed"]
+    )
+
+
+class CheckOutput(serializers.Serializer):
+    purpose = serializers.CharField()
+    results = CheckResultOutput(many=True)
+
+
+class EventPageOutput(serializers.Serializer):
+    results = EventOutput(many=True)
+    next = serializers.CharField(allow_null=True)

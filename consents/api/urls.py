@@ -1,0 +1,10 @@
+from django.urls import path
+
+from consents.api import views
+
+urlpatterns = [
+    path("consents", views.ConsentRecordView.as_view(), name="api-consents"),
+    path("consents/state", views.ConsentStateView.as_view(), name="api-consent-state"),
+    path("checks", views.CheckView.as_view(), name="api-checks"),
+    path("events", views.EventListView.as_view(), name="api-events"),
+]

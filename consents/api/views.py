@@ -1,0 +1,192 @@
+"""Server-side consent API: record, state, check before send, ledger listing."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from consent_platform.ratelimit import client_ip
+from consents import selectors, services
+from consents.api import serializers as io
+from consents.identifiers import IDENTIFIER_KINDS
+from consents.jurisdiction import normalize_jurisdiction
+from consents.models import ConsentEvent, Purpose
+from consents.records import EVENT_VALUE_FIELDS, record_from_values
+
+IDENTIFIER_PARAMETERS = [
+    OpenApiParameter(kind, OpenApiTypes.STR, required=False, description=f"Subject's {kind}")
+    for kind in IDENTIFIER_KINDS
+]
+ONE_IDENTIFIER = "Give exactly one of email, user_id, visitor_id or phone."
+EVENT_PAGE_MAX = 1000
+
+
+def decision_json(decision: selectors.PurposeDecision) -> dict:
+    return io.PurposeDecisionOutput(decision).data
+
+
+def events_json(events) -> list[dict]:
+    ids = [e.pk for e in events]
+    rows = ConsentEvent.objects.filter(pk__in=ids).order_by("id").values(*EVENT_VALUE_FIELDS)
+    return [record_from_values(row) for row in rows]
+
+
+def identifier_from_query(params) -> tuple[str, str]:
+    given = [(kind, params[kind]) for kind in IDENTIFIER_KINDS if params.get(kind)]
+    if len(given) != 1:
+        raise serializers.ValidationError({"identifier": [ONE_IDENTIFIER]})
+    return given[0]
+
+
+class ConsentRecordView(APIView):
+    required_scopes = ("consents:write",)
+
+    @extend_schema(
+        request=io.ConsentInput,
+        responses={201: io.ConsentOutput, 200: io.ConsentOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        summary="Record a subject's choices",
+    )
+    def post(self, request):
+        payload = io.ConsentInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        principal = request.principal
+        idempotency_key = request.headers.get("Idempotency-Key", "")[:120]
+        result = services.record_consent(
+            organization=principal.organization,
+            identifiers=data["subject"],
+            choices=data["choices"],
+            source=data["source"],
+            actor=principal.actor,
+            notice_version=data.get("notice_version") or None,
+            jurisdiction=data.get("jurisdiction", ""),
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            occurred_at=data.get("occurred_at"),
+            idempotency_key=idempotency_key,
+        )
+        state = selectors.consent_state_for_subject(
+            principal.organization, result.subject, data.get("jurisdiction", "")
+        )
+        body = {
+            "subject": str(result.subject.uid),
+            "replayed": result.replayed,
+            "events": events_json(result.events),
+            "state": [decision_json(d) for d in state],
+        }
+        return Response(body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+
+
+class ConsentStateView(APIView):
+    required_scopes = ("consents:read", "consents:check")
+
+    @extend_schema(
+        parameters=[
+            *IDENTIFIER_PARAMETERS,
+            OpenApiParameter("jurisdiction", OpenApiTypes.STR, description="e.g. DE, US-CA"),
+        ],
+        responses=io.StateOutput,
+        summary="A subject's current decision for every purpose",
+    )
+    def get(self, request):
+        organization = request.principal.organization
+        kind, value = identifier_from_query(request.query_params)
+        try:
+            subject = selectors.subject_by_identifier(organization, kind, value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({kind: exc.messages}) from None
+        jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
+        decisions = selectors.consent_state_for_subject(organization, subject, jurisdiction)
+        return Response(
+            {
+                "subject": str(subject.uid) if subject else None,
+                "jurisdiction": jurisdiction or organization.default_jurisdiction,
+                "purposes": [decision_json(d) for d in decisions],
+            }
+        )
+
+
+class CheckView(APIView):
+    required_scopes = ("consents:check",)
+
+    @extend_schema(request=io.CheckInput, responses=io.CheckOutput, summary="Check before send")
+    def post(self, request):
+        payload = io.CheckInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        organization = request.principal.organization
+        purpose = Purpose.objects.filter(organization=organization, key=data["purpose"]).first()
+        if purpose is None:
+            raise serializers.ValidationError({"purpose": [f"Unknown purpose {data['purpose']!r}."]})
+        results = selectors.check_identifiers(
+            organization, purpose, data["identifier_type"], data["identifiers"],
+            data.get("jurisdiction", ""),
+        )
+        return Response(
+            {
+                "purpose": purpose.key,
+                "results": [
+                    {"identifier": r.identifier, "allowed": r.allowed, "reason": r.reason}
+                    for r in results
+                ],
+            }
+        )
+
+
+class EventFilters(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    purpose = serializers.CharField(required=False, max_length=64)
+    site = serializers.CharField(required=False, max_length=64)
+    after = serializers.IntegerField(required=False, min_value=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=EVENT_PAGE_MAX, default=100)
+    email = serializers.CharField(required=False)
+    user_id = serializers.CharField(required=False)
+    visitor_id = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False)
+
+
+def filtered_events(organization, filters: dict):
+    """The organization's ledger narrowed by the export/list filters, in ledger order."""
+    events = ConsentEvent.objects.filter(organization=organization).order_by("id")
+    if "since" in filters:
+        events = events.filter(recorded_at__gte=filters["since"])
+    if "until" in filters:
+        events = events.filter(recorded_at__lt=filters["until"])
+    if filters.get("purpose"):
+        events = events.filter(purpose__key=filters["purpose"])
+    if filters.get("site"):
+        events = events.filter(site__key=filters["site"])
+    for kind in IDENTIFIER_KINDS:
+        if filters.get(kind):
+            try:
+                subject = selectors.subject_by_identifier(organization, kind, filters[kind])
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({kind: exc.messages}) from None
+            events = events.filter(subject=subject) if subject else events.none()
+    return events
+
+
+class EventListView(APIView):
+    required_scopes = ("events:read", "events:export")
+
+    @extend_schema(parameters=[EventFilters], responses=io.EventPageOutput, summary="The ledger, paginated")
+    def get(self, request):
+        filters = EventFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        events = filtered_events(request.principal.organization, data)
+        if "after" in data:
+            events = events.filter(id__gt=data["after"])
+        limit = data["limit"]
+        rows = [record_from_values(r) for r in events.values(*EVENT_VALUE_FIELDS)[: limit + 1]]
+        next_url = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            query = request.query_params.copy()
+            query["after"] = str(rows[-1]["id"])
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": rows, "next": next_url})

@@ -1,0 +1,58 @@
+"""Normalization and keyed hashing of subject identifiers (we never store the raw value)."""
+
+import hashlib
+import hmac
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+IDENTIFIER_KINDS = ("visitor_id", "user_id", "email", "phone")
+VISITOR_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+PHONE_STRIP = re.compile(r"[\s().-]")
+PHONE_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
+
+INVALID_EMAIL = "Enter a valid email address."
+INVALID_PHONE = "Enter a phone number in international form, e.g. +4915112345678."
+INVALID_VISITOR_ID = "A visitor id is 16 to 64 letters, digits, dashes or underscores."
+INVALID_USER_ID = "A user id is 1 to 200 characters."
+
+
+def normalize_identifier(kind: str, value: str) -> str:
+    """Return the canonical form of an identifier, or raise ValidationError."""
+    if not isinstance(value, str):
+        raise ValidationError("Must be a string.")
+    value = value.strip()
+    if kind == "email":
+        value = value.lower()
+        if len(value) > 254:
+            raise ValidationError(INVALID_EMAIL)
+        validate_email(value)
+        return value
+    if kind == "phone":
+        value = PHONE_STRIP.sub("", value)
+        if value.startswith("00"):
+            value = "+" + value[2:]
+        if not PHONE_PATTERN.match(value):
+            raise ValidationError(INVALID_PHONE)
+        return value
+    if kind == "visitor_id":
+        if not VISITOR_ID_PATTERN.match(value):
+            raise ValidationError(INVALID_VISITOR_ID)
+        return value
+    if kind == "user_id":
+        if not 0 < len(value) <= 200:
+            raise ValidationError(INVALID_USER_ID)
+        return value
+    raise ValidationError(f"Unknown identifier type {kind!r}.")
+
+
+def hash_identifier(secret: str, kind: str, normalized: str) -> str:
+    """Keyed hash (HMAC-SHA256) of a normalized identifier under the organization's secret."""
+    message = f"{kind}:{normalized}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def identifier_hash(secret: str, kind: str, value: str) -> str:
+    """Normalize then hash; raises ValidationError for a malformed value."""
+    return hash_identifier(secret, kind, normalize_identifier(kind, value))

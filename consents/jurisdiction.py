@@ -1,0 +1,31 @@
+"""Jurisdiction groups and the consent each purpose gets by default in them."""
+
+import re
+
+# EU member states, the rest of the EEA, the UK and Switzerland: opt-in rules (GDPR/ePrivacy).
+EU_STYLE = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
+    "IS LI NO GB UK CH EU".split()
+)
+JURISDICTION_PATTERN = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+
+
+def normalize_jurisdiction(value: str) -> str:
+    """Return an upper-case ISO 3166 code (DE, US-CA), or "" when `value` is not one."""
+    candidate = (value or "").strip().upper().replace("_", "-")
+    return candidate if JURISDICTION_PATTERN.match(candidate) else ""
+
+
+def jurisdiction_group(jurisdiction: str) -> str:
+    """Map a country or subdivision code to the group whose defaults apply: eu, us or other."""
+    country = (jurisdiction or "").split("-")[0].upper()
+    if country in EU_STYLE:
+        return "eu"
+    if country == "US":
+        return "us"
+    return "other"
+
+
+def default_allowed(mode: str) -> bool:
+    """Whether a purpose with this consent mode is allowed when the subject never decided."""
+    return mode in ("opt_out", "always_on")

@@ -1,0 +1,186 @@
+"""Reads: current state, check-before-send and ledger queries. All checks read ConsentState."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection
+from django.db.models import F, FilteredRelation, Q
+from django.utils import timezone
+
+from consents.identifiers import hash_identifier, identifier_hash, normalize_identifier
+from consents.jurisdiction import default_allowed, jurisdiction_group, normalize_jurisdiction
+from consents.models import (
+    CheckTally,
+    ConsentState,
+    DataSubject,
+    Organization,
+    Purpose,
+    SubjectIdentifier,
+    Suppression,
+)
+
+MARKETING_KINDS = (Purpose.Kind.COMMUNICATION_CHANNEL, Purpose.Kind.MARKETING_TOPIC)
+
+
+def subject_by_identifier(organization: Organization, kind: str, value: str) -> DataSubject | None:
+    """The subject an identifier names, or None. Raises ValidationError for a malformed value."""
+    value_hash = identifier_hash(organization.identifier_secret, kind, value)
+    row = (
+        SubjectIdentifier.objects.filter(organization=organization, kind=kind, value_hash=value_hash)
+        .select_related("subject")
+        .first()
+    )
+    return row.subject if row else None
+
+
+@dataclass
+class PurposeDecision:
+    purpose: Purpose
+    allowed: bool
+    decision: str | None  # granted | denied | None (never decided)
+    basis: str  # explicit | default | expired
+    decided_at: object = None
+    source: str | None = None
+    notice_version: str | None = None
+    expires_at: object = None
+
+
+def effective_decision(purpose: Purpose, state: ConsentState | None, group: str, now) -> PurposeDecision:
+    """The one place that turns a stored decision (or its absence) into allowed/not allowed."""
+    mode = purpose.mode_for(group)
+    if mode == "always_on":
+        return PurposeDecision(purpose, True, "granted" if state and state.granted else None, "default")
+    if state is None:
+        return PurposeDecision(purpose, default_allowed(mode), None, "default")
+    decision = "granted" if state.granted else "denied"
+    expired = state.granted and state.expires_at is not None and state.expires_at <= now
+    return PurposeDecision(
+        purpose,
+        state.granted and not expired,
+        decision,
+        "expired" if expired else "explicit",
+        state.decided_at,
+        state.source,
+        state.notice_version,
+        state.expires_at,
+    )
+
+
+def consent_state_for_subject(
+    organization: Organization, subject: DataSubject | None, jurisdiction: str = ""
+) -> list[PurposeDecision]:
+    """The decision for every purpose of the organization, explicit or by default."""
+    group = jurisdiction_group(normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction)
+    states = {}
+    if subject is not None:
+        states = {s.purpose_id: s for s in ConsentState.objects.filter(subject=subject)}
+    now = timezone.now()
+    return [
+        effective_decision(purpose, states.get(purpose.pk), group, now)
+        for purpose in organization.purposes.all()
+    ]
+
+
+@dataclass
+class CheckResult:
+    identifier: str
+    allowed: bool
+    reason: str
+
+
+def check_identifiers(
+    organization: Organization,
+    purpose: Purpose,
+    identifier_type: str,
+    identifiers: Sequence[str],
+    jurisdiction: str = "",
+) -> list[CheckResult]:
+    """Answer, in input order, whether each identifier may be used for `purpose`.
+
+    One query for all identifiers (join of identifier hashes to the state projection) and one
+    for suppressions; values must already be valid (the API validates them).
+    """
+    secret = organization.identifier_secret
+    hashes = [
+        hash_identifier(secret, identifier_type, normalize_identifier(identifier_type, value))
+        for value in identifiers
+    ]
+    group = jurisdiction_group(normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction)
+    mode = purpose.mode_for(group)
+    unique_hashes = list(dict.fromkeys(hashes))
+    found = _states_by_hash(organization, purpose, identifier_type, unique_hashes)
+    suppressed: set[str] = set()
+    if purpose.kind in MARKETING_KINDS:
+        suppressed = set(
+            Suppression.objects.filter(
+                organization=organization, kind=identifier_type, value_hash__in=unique_hashes
+            ).filter(purpose_key__in=["", purpose.key]).values_list("value_hash", flat=True)
+        )
+    now = timezone.now()
+    results = []
+    allowed_count = 0
+    for value, value_hash in zip(identifiers, hashes, strict=True):
+        if value_hash in suppressed:
+            result = CheckResult(value, False, "suppressed")
+        elif mode == "always_on":
+            result = CheckResult(value, True, "always_on")
+        elif value_hash not in found or found[value_hash] is None:
+            result = CheckResult(value, default_allowed(mode), "no_record" if mode == "opt_in" else "default_opt_out")
+        else:
+            granted, expires_at = found[value_hash]
+            if not granted:
+                result = CheckResult(value, False, "denied")
+            elif expires_at is not None and expires_at <= now:
+                result = CheckResult(value, False, "expired")
+            else:
+                result = CheckResult(value, True, "granted")
+        allowed_count += result.allowed
+        results.append(result)
+    tally_checks(organization, purpose.key, len(results), allowed_count)
+    return results
+
+
+def _states_by_hash(organization, purpose, identifier_type, hashes: list[str]) -> dict:
+    """value_hash → (granted, expires_at) for identifiers whose subject decided on `purpose`;
+    None for known identifiers without a decision. One LEFT JOIN, whatever the list's length."""
+    if not hashes:
+        return {}
+    rows = (
+        SubjectIdentifier.objects.filter(
+            organization=organization, kind=identifier_type, value_hash__in=hashes
+        )
+        .annotate(
+            state=FilteredRelation("subject__states", condition=Q(subject__states__purpose=purpose))
+        )
+        .values_list("value_hash", "state__granted", "state__expires_at")
+    )
+    return {
+        value_hash: None if granted is None else (granted, expires_at)
+        for value_hash, granted, expires_at in rows
+    }
+
+
+def tally_checks(organization: Organization, purpose_key: str, answered: int, allowed: int) -> None:
+    """Count checks per day for the dashboard, as one upsert."""
+    if not answered:
+        return
+    today = date.today()
+    updated = CheckTally.objects.filter(
+        organization=organization, purpose_key=purpose_key, day=today
+    ).update(answered=F("answered") + answered, allowed=F("allowed") + allowed)
+    if not updated:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO consents_checktally (organization_id, purpose_key, day, answered, allowed)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (organization_id, purpose_key, day)"
+                    " DO UPDATE SET answered = consents_checktally.answered + EXCLUDED.answered,"
+                    " allowed = consents_checktally.allowed + EXCLUDED.allowed",
+                    [organization.pk, purpose_key, today, answered, allowed],
+                )
+        else:
+            CheckTally.objects.create(
+                organization=organization, purpose_key=purpose_key, day=today,
+                answered=answered, allowed=allowed,
+            )

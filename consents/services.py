@@ -1,0 +1,429 @@
+"""Writes. `record_consent` is the one path by which any consent decision enters the system."""
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from consents import ledger
+from consents.identifiers import IDENTIFIER_KINDS, hash_identifier, normalize_identifier
+from consents.jurisdiction import normalize_jurisdiction
+from consents.records import record_from_values
+from consents.models import (
+    ConsentEvent,
+    ConsentMode,
+    ConsentState,
+    DataSubject,
+    IdempotencyRecord,
+    Notice,
+    Organization,
+    Purpose,
+    Source,
+    SubjectIdentifier,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+# Error messages (tests import them).
+NO_IDENTIFIER = "Give at least one identifier: email, user_id, visitor_id or phone."
+NO_CHOICES = "Give at least one choice."
+UNKNOWN_PURPOSE = "Unknown purpose {key!r}."
+NOT_A_BOOLEAN = "Must be true or false."
+ALWAYS_ON_REFUSED = "{key!r} is strictly necessary and cannot be refused."
+UNKNOWN_NOTICE = "Unknown notice version {version!r}."
+UNPUBLISHED_NOTICE = "Notice version {version!r} is not published."
+UNKNOWN_SOURCE = "Unknown source {source!r}."
+IDEMPOTENCY_CONFLICT = "This idempotency key was already used for a different request."
+TOO_OLD = "The decision is older than the oldest submission we accept."
+
+# Client clocks: a decision dated in the future beyond this is dated now.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+# Offline banners retry for a while; older decisions are refused rather than back-dated.
+MAX_DECISION_AGE = timedelta(days=400)
+USER_AGENT_MAX = 256
+STRONG_IDENTIFIERS = ("user_id", "email", "phone")
+
+
+class ConsentValidationError(Exception):
+    """Bad input to a consent write: `errors` maps field names to lists of messages."""
+
+    def __init__(self, errors: dict):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class IdempotencyConflict(Exception):
+    pass
+
+
+@dataclass
+class ConsentResult:
+    subject: DataSubject
+    events: list[ConsentEvent]
+    states: list[ConsentState]
+    replayed: bool = False
+    stored_response: dict | None = None
+    purposes: dict[str, Purpose] = field(default_factory=dict)
+
+
+def truncate_ip(address: str | None) -> str | None:
+    """Keep the network, drop the host: IPv4 to /24, IPv6 to /48."""
+    if not address:
+        return None
+    try:
+        parsed = ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped:
+        parsed = parsed.ipv4_mapped
+    prefix = 24 if isinstance(parsed, IPv4Address) else 48
+    return str(ip_network(f"{parsed}/{prefix}", strict=False).network_address)
+
+
+def request_digest(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _validate(
+    organization: Organization,
+    identifiers: Mapping[str, str],
+    choices: Mapping[str, bool],
+    source: str,
+    notice_version: str | None,
+    source_by_purpose: Mapping[str, str],
+):
+    errors: dict = {}
+    normalized: dict[str, str] = {}
+    for kind, value in identifiers.items():
+        if value in (None, ""):
+            continue
+        if kind not in IDENTIFIER_KINDS:
+            errors.setdefault("subject", {})[kind] = ["Unknown identifier type."]
+            continue
+        try:
+            normalized[kind] = normalize_identifier(kind, value)
+        except Exception as exc:  # ValidationError or type errors from odd input
+            messages = getattr(exc, "messages", [str(exc)])
+            errors.setdefault("subject", {})[kind] = messages
+    if not normalized and "subject" not in errors:
+        errors["subject"] = [NO_IDENTIFIER]
+    if not choices:
+        errors["choices"] = [NO_CHOICES]
+    purposes = {p.key: p for p in organization.purposes.filter(key__in=list(choices))}
+    for key, value in choices.items():
+        purpose = purposes.get(key)
+        if purpose is None:
+            errors.setdefault("choices", {})[key] = [UNKNOWN_PURPOSE.format(key=key)]
+        elif not isinstance(value, bool):
+            errors.setdefault("choices", {})[key] = [NOT_A_BOOLEAN]
+        elif not value and {purpose.mode_eu, purpose.mode_us, purpose.mode_other} == {
+            ConsentMode.ALWAYS_ON
+        }:
+            errors.setdefault("choices", {})[key] = [ALWAYS_ON_REFUSED.format(key=key)]
+    for chosen_source in {source, *source_by_purpose.values()}:
+        if chosen_source not in Source.values:
+            errors["source"] = [UNKNOWN_SOURCE.format(source=chosen_source)]
+    notice = None
+    if notice_version:
+        notice = Notice.objects.filter(organization=organization, version=notice_version).first()
+        if notice is None:
+            errors["notice_version"] = [UNKNOWN_NOTICE.format(version=notice_version)]
+        elif not notice.is_published:
+            errors["notice_version"] = [UNPUBLISHED_NOTICE.format(version=notice_version)]
+    if errors:
+        raise ConsentValidationError(errors)
+    return normalized, purposes, notice
+
+
+def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> DataSubject:
+    """Find (or create) the subject the identifiers name, link them all to it, and lock it."""
+    hashes = {
+        kind: hash_identifier(organization.identifier_secret, kind, value)
+        for kind, value in normalized.items()
+    }
+    known = {
+        row.kind: row
+        for row in SubjectIdentifier.objects.filter(
+            organization=organization, kind__in=list(hashes), value_hash__in=list(hashes.values())
+        )
+        if hashes.get(row.kind) == row.value_hash
+    }
+    # A strong identifier (user id, email, phone) wins over a browser's visitor id.
+    chosen_id = next(
+        (known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known), None
+    )
+    identified = any(k in hashes for k in STRONG_IDENTIFIERS)
+    if chosen_id is None:
+        subject = DataSubject.objects.create(organization=organization, is_identified=identified)
+        chosen_id = subject.pk
+    subject = DataSubject.objects.select_for_update().get(pk=chosen_id)
+    for kind, value_hash in hashes.items():
+        row = known.get(kind)
+        if row is None:
+            try:
+                with transaction.atomic():
+                    SubjectIdentifier.objects.create(
+                        organization=organization, subject=subject, kind=kind, value_hash=value_hash
+                    )
+            except IntegrityError:
+                # A concurrent request linked it first: point it at this subject.
+                SubjectIdentifier.objects.filter(
+                    organization=organization, kind=kind, value_hash=value_hash
+                ).update(subject=subject)
+        elif row.subject_id != subject.pk:
+            # The browser (or address) now belongs to this person; their earlier history stays
+            # on the old subject's chain, later decisions follow the person.
+            SubjectIdentifier.objects.filter(pk=row.pk).update(subject=subject)
+    if identified and not subject.is_identified:
+        subject.is_identified = True
+    return subject
+
+
+def record_consent(
+    *,
+    organization: Organization,
+    identifiers: Mapping[str, str],
+    choices: Mapping[str, bool],
+    source: str,
+    actor: str,
+    notice_version: str | None = None,
+    jurisdiction: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    site=None,
+    occurred_at: datetime | None = None,
+    idempotency_key: str = "",
+    source_by_purpose: Mapping[str, str] | None = None,
+) -> ConsentResult:
+    """Validate and record choices: append to the ledger, update state, queue webhooks.
+
+    All of it happens in one transaction; on any error nothing is written. Raises
+    ConsentValidationError for bad input and IdempotencyConflict when `idempotency_key`
+    was used before for another request; a replay of the same request returns the stored
+    answer with `replayed=True`.
+    """
+    source_by_purpose = dict(source_by_purpose or {})
+    normalized, purposes, notice = _validate(
+        organization, identifiers, choices, source, notice_version, source_by_purpose
+    )
+    now = timezone.now()
+    if occurred_at is None or occurred_at > now + MAX_CLOCK_SKEW:
+        occurred_at = now
+    if occurred_at < now - MAX_DECISION_AGE:
+        raise ConsentValidationError({"occurred_at": [TOO_OLD]})
+    jurisdiction = normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
+    digest = ""
+    if idempotency_key:
+        digest = request_digest(
+            {"i": normalized, "c": dict(choices), "s": source, "n": notice_version,
+             "o": source_by_purpose, "t": site.pk if site else None}
+        )
+    try:
+        with transaction.atomic():
+            if idempotency_key:
+                replay = _find_replay(organization, idempotency_key, digest)
+                if replay is not None:
+                    return replay
+            result = _append(
+                organization=organization,
+                normalized=normalized,
+                purposes=purposes,
+                choices=choices,
+                source=source,
+                source_by_purpose=source_by_purpose,
+                actor=actor,
+                notice=notice,
+                jurisdiction=jurisdiction,
+                ip=ip,
+                user_agent=user_agent,
+                site=site,
+                occurred_at=occurred_at,
+                client_event_id=idempotency_key,
+                now=now,
+            )
+            if idempotency_key:
+                IdempotencyRecord.objects.create(
+                    organization=organization,
+                    key=idempotency_key,
+                    request_digest=digest,
+                    response={"subject": str(result.subject.uid),
+                              "events": [e.pk for e in result.events]},
+                )
+            return result
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # A concurrent request with the same key committed first.
+        replay = _find_replay(organization, idempotency_key, digest)
+        if replay is None:
+            raise
+        return replay
+
+
+def _find_replay(organization, key: str, digest: str) -> ConsentResult | None:
+    record = IdempotencyRecord.objects.filter(organization=organization, key=key).first()
+    if record is None:
+        return None
+    if record.request_digest != digest:
+        raise IdempotencyConflict(IDEMPOTENCY_CONFLICT)
+    subject = DataSubject.objects.get(uid=record.response["subject"])
+    events = list(
+        ConsentEvent.objects.filter(pk__in=record.response["events"]).select_related("purpose")
+    )
+    states = list(ConsentState.objects.filter(subject=subject).select_related("purpose"))
+    return ConsentResult(subject=subject, events=events, states=states, replayed=True)
+
+
+def _append(
+    *, organization, normalized, purposes, choices, source, source_by_purpose, actor, notice,
+    jurisdiction, ip, user_agent, site, occurred_at, client_event_id, now,
+) -> ConsentResult:
+    subject = _resolve_subject(organization, normalized)
+    ip_truncated = truncate_ip(ip)
+    user_agent = (user_agent or "")[:USER_AGENT_MAX] or None
+    events: list[ConsentEvent] = []
+    prev_hash = subject.chain_head_hash
+    seq = subject.chain_length
+    for key in sorted(choices):
+        seq += 1
+        salt = secrets.token_hex(16)
+        event = ConsentEvent(
+            organization=organization,
+            subject=subject,
+            purpose=purposes[key],
+            site=site,
+            notice=notice,
+            granted=choices[key],
+            source=source_by_purpose.get(key, source),
+            jurisdiction=jurisdiction,
+            occurred_at=occurred_at,
+            recorded_at=now,
+            actor=actor[:64],
+            ip_truncated=ip_truncated,
+            user_agent=user_agent,
+            pii_salt=salt,
+            pii_digest=ledger.pii_digest(salt, ip_truncated, user_agent),
+            client_event_id=client_event_id[:80],
+            seq=seq,
+            prev_hash=prev_hash,
+        )
+        event.hash = ledger.event_hash(event_record(event, organization, subject, purposes[key], site, notice))
+        prev_hash = event.hash
+        events.append(event)
+    ConsentEvent.objects.bulk_create(events)
+    subject.chain_length = seq
+    subject.chain_head_hash = prev_hash
+    subject.last_activity_at = now
+    subject.save(update_fields=["chain_length", "chain_head_hash", "last_activity_at", "is_identified"])
+    states = _project(organization, subject, events, purposes, notice)
+    _queue_webhooks(organization, subject, events)
+    return ConsentResult(subject=subject, events=events, states=states, purposes=purposes)
+
+
+def event_record(event: ConsentEvent, organization, subject, purpose, site, notice) -> dict:
+    """The canonical record of an event not yet saved (see consents.records)."""
+    return record_from_values(
+        {
+            "id": None,
+            "organization__slug": organization.slug,
+            "subject__uid": subject.uid,
+            "seq": event.seq,
+            "purpose__key": purpose.key,
+            "granted": event.granted,
+            "source": event.source,
+            "notice__version": notice.version if notice else "",
+            "jurisdiction": event.jurisdiction,
+            "site__key": site.key if site else "",
+            "occurred_at": event.occurred_at,
+            "recorded_at": event.recorded_at,
+            "actor": event.actor,
+            "ip_truncated": event.ip_truncated,
+            "user_agent": event.user_agent,
+            "pii_salt": event.pii_salt,
+            "pii_digest": event.pii_digest,
+            "client_event_id": event.client_event_id,
+            "prev_hash": event.prev_hash,
+            "hash": "",
+        }
+    )
+
+
+def _project(organization, subject, events, purposes, notice) -> list[ConsentState]:
+    """Update the state rows; an older decision arriving late never overwrites a newer one."""
+    current = {
+        s.purpose_id: s
+        for s in ConsentState.objects.filter(subject=subject, purpose__in=[e.purpose_id for e in events])
+    }
+    to_create, to_update = [], []
+    for event in events:
+        purpose = purposes[event.purpose.key]
+        expires_at = (
+            event.occurred_at + timedelta(days=purpose.validity_days)
+            if event.granted and purpose.validity_days
+            else None
+        )
+        values = {
+            "granted": event.granted,
+            "event": event,
+            "source": event.source,
+            "notice_version": notice.version if notice else "",
+            "decided_at": event.occurred_at,
+            "expires_at": expires_at,
+        }
+        state = current.get(event.purpose_id)
+        if state is None:
+            to_create.append(
+                ConsentState(organization=organization, subject=subject, purpose=purpose, **values)
+            )
+        elif event.occurred_at >= state.decided_at:
+            for name, value in values.items():
+                setattr(state, name, value)
+            to_update.append(state)
+    ConsentState.objects.bulk_create(to_create)
+    ConsentState.objects.bulk_update(
+        to_update, ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
+    )
+    return list(ConsentState.objects.filter(subject=subject).select_related("purpose"))
+
+
+def webhook_payload(organization, subject, event: ConsentEvent) -> dict:
+    return {
+        "type": "consent.changed",
+        "organization": organization.slug,
+        "subject": str(subject.uid),
+        "event_id": event.pk,
+        "purpose": event.purpose.key,
+        "granted": event.granted,
+        "source": event.source,
+        "jurisdiction": event.jurisdiction,
+        "occurred_at": ledger.format_timestamp(event.occurred_at),
+        "hash": event.hash,
+    }
+
+
+def _queue_webhooks(organization, subject, events) -> None:
+    endpoints = list(
+        WebhookEndpoint.objects.filter(organization=organization, is_active=True).prefetch_related(
+            "purposes"
+        )
+    )
+    if not endpoints:
+        return
+    deliveries = []
+    for endpoint in endpoints:
+        wanted = {p.pk for p in endpoint.purposes.all()}
+        for event in events:
+            if not wanted or event.purpose_id in wanted:
+                deliveries.append(
+                    WebhookDelivery(
+                        endpoint=endpoint, event=event,
+                        payload=webhook_payload(organization, subject, event),
+                    )
+                )
+    WebhookDelivery.objects.bulk_create(deliveries)

@@ -1,0 +1,193 @@
+"""Sites that embed the banner, their texts and appearance, and the cookie/vendor inventory."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+from consents.models import Organization, Purpose
+
+SITE_KEY_VALIDATOR = RegexValidator(
+    r"^[a-zA-Z0-9_-]{1,64}$", "Use letters, digits, dashes and underscores."
+)
+COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")
+ORIGIN_PATTERN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+LANGUAGE_VALIDATOR = RegexValidator(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "Use a code like en or pt-BR.")
+
+# Google Consent Mode v2 signals the banner can drive, and the purposes they follow by default.
+CONSENT_MODE_SIGNALS = (
+    "ad_storage",
+    "analytics_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+)
+DEFAULT_CONSENT_MODE_MAP = {
+    "ad_storage": "advertising",
+    "ad_user_data": "advertising",
+    "ad_personalization": "advertising",
+    "analytics_storage": "analytics",
+    "functionality_storage": "functional",
+    "personalization_storage": "functional",
+    "security_storage": "necessary",
+}
+
+
+def default_consent_mode_map() -> dict:
+    return dict(DEFAULT_CONSENT_MODE_MAP)
+
+
+def default_gpc_purposes() -> list:
+    return ["sale_share", "targeted_advertising"]
+
+
+def relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+class Site(models.Model):
+    """A website that embeds the banner, identified publicly by its site key."""
+
+    class Position(models.TextChoices):
+        BOTTOM = "bottom", "Bottom bar"
+        CENTER = "center", "Centered dialog"
+        BOTTOM_LEFT = "bottom-left", "Bottom-left box"
+        BOTTOM_RIGHT = "bottom-right", "Bottom-right box"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sites")
+    key = models.CharField(max_length=64, unique=True, validators=[SITE_KEY_VALIDATOR])
+    name = models.CharField(max_length=200)
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="One origin per line (https://www.example.com) allowed to call the visitor API.",
+    )
+    purposes = models.ManyToManyField(Purpose, related_name="sites", blank=True)
+    jurisdiction_header = models.CharField(
+        max_length=64, blank=True,
+        help_text="Request header carrying the visitor's country, e.g. CF-IPCountry.",
+    )
+    default_jurisdiction = models.CharField(max_length=8, default="EU")
+    cookie_lifetime_days = models.PositiveIntegerField(default=180)
+    opt_out_reprompt_days = models.PositiveIntegerField(
+        default=365, help_text="After an opt-out in an opt-out jurisdiction, do not ask again for this long."
+    )
+    cookie_domain = models.CharField(
+        max_length=200, blank=True,
+        help_text="e.g. .example.com to share the choice across subdomains; empty: this host only.",
+    )
+    gpc_purposes = models.JSONField(
+        default=default_gpc_purposes,
+        help_text="Purposes a Global Privacy Control signal opts out of (opt-out jurisdictions).",
+    )
+    consent_mode_map = models.JSONField(
+        default=default_consent_mode_map,
+        help_text="Google Consent Mode signal → purpose key.",
+    )
+    position = models.CharField(max_length=16, choices=Position.choices, default=Position.BOTTOM)
+    background_color = models.CharField(max_length=7, default="#ffffff", validators=[COLOR_VALIDATOR])
+    text_color = models.CharField(max_length=7, default="#1f2328", validators=[COLOR_VALIDATOR])
+    accent_color = models.CharField(max_length=7, default="#0b57d0", validators=[COLOR_VALIDATOR])
+    show_floating_button = models.BooleanField(default=True)
+    privacy_policy_url = models.URLField(blank=True)
+    us_privacy_enabled = models.BooleanField(
+        default=False, help_text="Also expose the legacy US Privacy string (__uspapi)."
+    )
+    mspa_covered_transaction = models.BooleanField(default=False)
+    mspa_opt_out_option_mode = models.BooleanField(default=False)
+    mspa_service_provider_mode = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "key"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+    def clean(self):
+        errors = {}
+        bad = [o for o in self.origin_list() if not ORIGIN_PATTERN.match(o)]
+        if bad:
+            errors["allowed_origins"] = f"Not an origin (scheme://host[:port]): {', '.join(bad)}"
+        if contrast_ratio(self.background_color, self.text_color) < 4.5:
+            errors["text_color"] = "Text needs a contrast of at least 4.5:1 on the background."
+        if contrast_ratio(self.background_color, self.accent_color) < 3:
+            errors["accent_color"] = "Buttons need a contrast of at least 3:1 on the background."
+        unknown = set(self.consent_mode_map or {}) - set(CONSENT_MODE_SIGNALS)
+        if unknown:
+            errors["consent_mode_map"] = f"Unknown Consent Mode signals: {', '.join(sorted(unknown))}"
+        if errors:
+            raise ValidationError(errors)
+
+    def origin_list(self) -> list[str]:
+        return [line.strip().lower().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
+
+
+class BannerText(models.Model):
+    """The banner's words in one language for one site; shipped defaults fill any gap."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(max_length=16, validators=[LANGUAGE_VALIDATOR])
+    right_to_left = models.BooleanField(default=False)
+    title = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    accept_all = models.CharField(max_length=60, blank=True)
+    reject_all = models.CharField(max_length=60, blank=True)
+    preferences = models.CharField(max_length=60, blank=True)
+    save_choices = models.CharField(max_length=60, blank=True)
+    close = models.CharField(max_length=60, blank=True)
+    purpose_names = models.JSONField(default=dict, blank=True, help_text="purpose key → name")
+    purpose_descriptions = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "language"], name="one_text_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.key}/{self.language}"
+
+
+class Vendor(models.Model):
+    """A third-party service (script) used on the organization's sites."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="vendors")
+    name = models.CharField(max_length=200)
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="vendors")
+    script_url = models.URLField(blank=True)
+    privacy_policy_url = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CookieDefinition(models.Model):
+    """A cookie (or a name pattern with *) set on the organization's sites, and its purpose."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="cookies")
+    name = models.CharField(max_length=200, help_text="Exact name, or a pattern with * (e.g. _ga_*).")
+    domain = models.CharField(max_length=200, blank=True)
+    lifetime = models.CharField(max_length=64, blank=True, help_text="e.g. 13 months, session.")
+    provider = models.CharField(max_length=200, blank=True)
+    purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="cookies")
+    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="cookies")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["organization", "purpose", "name"]
+
+    def __str__(self) -> str:
+        return self.name

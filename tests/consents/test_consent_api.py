@@ -1,0 +1,196 @@
+"""The server-side consent API: record, state, checks, events, with scopes and bad input."""
+
+import pytest
+
+from consents.models import ConsentEvent, ConsentState, DataSubject, SubjectIdentifier
+from consents.verification import verify_organization_ledger
+
+pytestmark = pytest.mark.django_db
+
+
+def record(api, body, **headers):
+    return api.post("/api/v1/consents", body, format="json", **headers)
+
+
+def test_recording_choices_appends_events_and_updates_state(api, organization):
+    api.as_key(organization, "consents:write")
+    response = record(
+        api,
+        {"subject": {"email": "Ada@Example.com"}, "choices": {"marketing_email": True, "analytics": False},
+         "notice_version": "2026-01"},
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [e["purpose"] for e in body["events"]] == ["analytics", "marketing_email"]
+    assert body["events"][0]["seq"] == 1 and body["events"][1]["prev_hash"] == body["events"][0]["hash"]
+    assert body["events"][1]["notice_version"] == "2026-01"
+    state = {s["purpose"]: s for s in body["state"]}
+    assert state["marketing_email"]["allowed"] is True and state["marketing_email"]["basis"] == "explicit"
+    assert state["analytics"]["decision"] == "denied"
+    assert state["necessary"]["allowed"] is True
+    assert ConsentEvent.objects.count() == 2
+    assert ConsentState.objects.get(purpose__key="marketing_email").granted is True
+    assert verify_organization_ledger(organization).ok
+
+
+def test_email_is_stored_only_as_a_keyed_hash(api, organization):
+    api.as_key(organization, "consents:write")
+    record(api, {"subject": {"email": "ada@example.com"}, "choices": {"marketing_email": True}})
+    identifier = SubjectIdentifier.objects.get()
+    assert "ada" not in identifier.value_hash
+    assert len(identifier.value_hash) == 64
+
+
+def test_identifiers_given_together_are_linked_and_follow_the_person(api, organization):
+    api.as_key(organization, "consents:write", "consents:read")
+    record(api, {"subject": {"visitor_id": "v" * 20}, "choices": {"analytics": True}})
+    record(api, {"subject": {"visitor_id": "v" * 20, "email": "ada@example.com"},
+                 "choices": {"marketing_email": True}})
+    record(api, {"subject": {"email": "ADA@example.com", "phone": "+49 151 1234 5678"},
+                 "choices": {"marketing_sms": True}})
+    state = api.get("/api/v1/consents/state", {"phone": "+4915112345678"}).json()
+    decisions = {p["purpose"]: p["allowed"] for p in state["purposes"]}
+    assert decisions["marketing_email"] and decisions["marketing_sms"]
+    by_visitor = api.get("/api/v1/consents/state", {"visitor_id": "v" * 20}).json()
+    assert by_visitor["subject"] == state["subject"]
+
+
+def test_state_reports_jurisdiction_defaults_for_unknown_subject(api, organization):
+    api.as_key(organization, "consents:read")
+    eu = api.get("/api/v1/consents/state", {"email": "new@example.com", "jurisdiction": "FR"}).json()
+    us = api.get("/api/v1/consents/state", {"email": "new@example.com", "jurisdiction": "US-CA"}).json()
+    assert eu["subject"] is None
+    assert {p["purpose"]: p["allowed"] for p in eu["purposes"]}["sale_share"] is False
+    assert {p["purpose"]: p["allowed"] for p in us["purposes"]}["sale_share"] is True
+    assert all(p["basis"] == "default" for p in us["purposes"])
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"subject": {"email": "x@example.com"}, "choices": {"nope": True}}, "choices"),
+        ({"subject": {"email": "not-an-email"}, "choices": {"analytics": True}}, "subject"),
+        ({"subject": {}, "choices": {"analytics": True}}, "subject"),
+        ({"subject": {"email": "x@example.com"}, "choices": {"analytics": "yes"}}, "choices"),
+        ({"subject": {"email": "x@example.com"}, "choices": {}}, "choices"),
+        ({"subject": {"email": "x@example.com"}}, "choices"),
+        ({"choices": {"analytics": True}}, "subject"),
+        ({"subject": {"email": "x@example.com"}, "choices": {"analytics": True}, "source": "martian"}, "source"),
+        ({"subject": {"email": "x@example.com"}, "choices": {"analytics": True}, "notice_version": "v999"},
+         "notice_version"),
+        ({"subject": {"email": "x@example.com"}, "choices": {"necessary": False}}, "choices"),
+        ({"subject": {"phone": "12"}, "choices": {"analytics": True}}, "subject"),
+        ({"subject": "ada", "choices": {"analytics": True}}, "subject"),
+    ],
+)
+def test_bad_input_is_refused_with_field_errors_and_nothing_written(api, organization, body, field):
+    api.as_key(organization, "consents:write")
+    response = record(api, body)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert ConsentEvent.objects.count() == 0
+    assert DataSubject.objects.count() == 0
+
+
+def test_one_unknown_purpose_among_valid_ones_writes_nothing(api, organization):
+    api.as_key(organization, "consents:write")
+    response = record(api, {"subject": {"email": "x@example.com"},
+                            "choices": {"analytics": True, "marketing_email": True, "bogus": False}})
+    assert response.status_code == 400
+    assert ConsentEvent.objects.count() == 0 and ConsentState.objects.count() == 0
+
+
+def test_missing_revoked_and_wrong_scope_keys(api, organization):
+    body = {"subject": {"email": "x@example.com"}, "choices": {"analytics": True}}
+    assert record(api, body).status_code == 401
+    api.credentials(HTTP_AUTHORIZATION="Bearer kzc_000000000000_forged")
+    assert record(api, body).status_code == 401
+    api.as_key(organization, "consents:check")
+    assert record(api, body).status_code == 403
+    from consents.keys import revoke_api_key
+    from consents.models import ApiKey
+
+    api.as_key(organization, "consents:write")
+    assert record(api, body).status_code == 201
+    for key in ApiKey.objects.all():
+        revoke_api_key(key)
+    assert record(api, body).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "method, path, scope",
+    [
+        ("post", "/api/v1/consents", "consents:write"),
+        ("get", "/api/v1/consents/state?email=a@example.com", "consents:read"),
+        ("post", "/api/v1/checks", "consents:check"),
+        ("get", "/api/v1/events", "events:read"),
+    ],
+)
+def test_every_endpoint_requires_its_scope(api, organization, method, path, scope):
+    from consents.models import ApiKey
+
+    others = [s for s in ApiKey.Scope.values if s != scope and not (scope == "consents:read" and s == "consents:check") and not (scope == "events:read" and s == "events:export")]
+    api.as_key(organization, *others)
+    body = {"purpose": "marketing_email", "identifier_type": "email", "identifiers": ["a@example.com"]}
+    response = getattr(api, method)(path, body if method == "post" else None, format="json")
+    assert response.status_code == 403
+    api.as_key(organization, scope)
+    response = getattr(api, method)(path, body if method == "post" else None, format="json")
+    assert response.status_code != 403
+
+
+def test_idempotency_key_makes_a_replay_harmless(api, organization):
+    api.as_key(organization, "consents:write")
+    body = {"subject": {"email": "x@example.com"}, "choices": {"analytics": True}}
+    first = record(api, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    second = record(api, body, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201 and second.status_code == 200
+    assert second.json()["replayed"] is True
+    assert ConsentEvent.objects.count() == 1
+    changed = record(api, {**body, "choices": {"analytics": False}}, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert changed.status_code == 409
+    assert ConsentEvent.objects.count() == 1
+
+
+def test_older_decision_arriving_late_does_not_overwrite_newer(api, organization):
+    api.as_key(organization, "consents:write", "consents:read")
+    record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": False},
+                 "occurred_at": "2026-11-20T10:00:00Z"})
+    record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": True},
+                 "occurred_at": "2026-11-19T10:00:00Z"})
+    state = api.get("/api/v1/consents/state", {"email": "x@example.com"}).json()
+    assert {p["purpose"]: p["decision"] for p in state["purposes"]}["analytics"] == "denied"
+    assert ConsentEvent.objects.count() == 2
+
+
+def test_tenancy_key_never_sees_or_writes_other_organization(api, organization, other_organization):
+    api.as_key(other_organization, "consents:write")
+    record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": True}})
+    api.as_key(organization, "consents:read", "events:read", "consents:check")
+    state = api.get("/api/v1/consents/state", {"email": "x@example.com"}).json()
+    assert state["subject"] is None
+    assert api.get("/api/v1/events").json()["results"] == []
+    check = api.post("/api/v1/checks", {"purpose": "analytics", "identifier_type": "email",
+                                        "identifiers": ["x@example.com"]}, format="json").json()
+    assert check["results"][0]["reason"] == "no_record"
+    assert ConsentEvent.objects.filter(organization=organization).count() == 0
+
+
+def test_events_are_listed_with_filters_and_cursor(api, organization):
+    api.as_key(organization, "consents:write", "events:read")
+    for i in range(5):
+        record(api, {"subject": {"email": f"p{i}@example.com"},
+                     "choices": {"analytics": True, "marketing_email": i % 2 == 0}})
+    page = api.get("/api/v1/events", {"limit": 4}).json()
+    assert len(page["results"]) == 4 and page["next"]
+    rest = api.get(page["next"]).json()
+    assert len(rest["results"]) == 4 and rest["next"]
+    last = api.get(rest["next"]).json()
+    assert len(last["results"]) == 2 and last["next"] is None
+    ids = [e["id"] for e in page["results"] + rest["results"] + last["results"]]
+    assert ids == sorted(ids) and len(set(ids)) == 10
+    only = api.get("/api/v1/events", {"purpose": "marketing_email"}).json()["results"]
+    assert {e["purpose"] for e in only} == {"marketing_email"} and len(only) == 5
+    one = api.get("/api/v1/events", {"email": "p3@example.com"}).json()["results"]
+    assert len(one) == 2
+    assert api.get("/api/v1/events", {"since": "not-a-date"}).status_code == 400
