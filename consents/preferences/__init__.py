@@ -1,0 +1,1 @@
+"""Pages where people manage their own choices: cookies, marketing, US privacy choices."""

@@ -1,0 +1,107 @@
+"""Double opt-in for email: a grant asked for in the preference center waits for a confirmation.
+
+The confirmation link carries (encrypted) the address, the purposes and the notice version; the
+grant is recorded when the person presses the button on the page the link opens, with an
+idempotency key derived from the token, so following a link twice records one grant.
+"""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from consents.models import DataSubject, EmailConfirmation, Organization
+from consents.preferences import links, tokens
+from consents.services import ConsentResult, record_consent
+
+CONFIRMATION_MAX_AGE = timedelta(days=7)
+logger = logging.getLogger("kaizen.preferences")
+
+
+def send_confirmation_email(*, organization: Organization, email: str, url: str) -> None:
+    """Hand the confirmation link to the mail system. Deployments replace this; we log it."""
+    logger.info("email confirmation link for %s: %s", organization.slug, url)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_email_confirmation(
+    *,
+    organization: Organization,
+    email: str,
+    purpose_keys: list[str],
+    notice_version: str,
+    subject: DataSubject | None,
+) -> str:
+    """Create a pending confirmation, send its link, and return the link."""
+    token = tokens.make_token(
+        organization,
+        tokens.EMAIL_CONFIRMATION,
+        {"e": email, "k": sorted(purpose_keys), "n": notice_version, "r": secrets.token_hex(8)},
+    )
+    if subject is not None:
+        EmailConfirmation.objects.create(
+            organization=organization,
+            subject=subject,
+            purpose_keys=sorted(purpose_keys),
+            token_hash=token_hash(token),
+            notice_version=notice_version,
+        )
+    url = links.confirmation_url(organization, token)
+    send_confirmation_email(organization=organization, email=email, url=url)
+    return url
+
+
+def pending_confirmation_keys(organization: Organization, subject: DataSubject | None) -> set:
+    if subject is None:
+        return set()
+    rows = EmailConfirmation.objects.filter(
+        organization=organization,
+        subject=subject,
+        confirmed_at__isnull=True,
+        created_at__gte=timezone.now() - CONFIRMATION_MAX_AGE,
+    ).values_list("purpose_keys", flat=True)
+    return {key for keys in rows for key in keys}
+
+
+@dataclass
+class Confirmation:
+    organization: Organization
+    email: str
+    purpose_keys: list[str]
+    result: ConsentResult
+
+
+def read_confirmation(token: str) -> tokens.TokenContent:
+    return tokens.read_token(
+        token,
+        tokens.EMAIL_CONFIRMATION,
+        max_age_seconds=int(CONFIRMATION_MAX_AGE.total_seconds()),
+    )
+
+
+def confirm_email(token: str, *, ip: str | None, user_agent: str) -> Confirmation:
+    """Record the confirmed grants (once per token). Raises tokens.TokenError."""
+    content = read_confirmation(token)
+    payload = content.payload
+    digest = token_hash(token)
+    result = record_consent(
+        organization=content.organization,
+        identifiers={"email": payload["e"]},
+        choices={key: True for key in payload["k"]},
+        source="preference_center",
+        actor="subject",
+        notice_version=payload.get("n") or None,
+        ip=ip,
+        user_agent=user_agent,
+        idempotency_key=f"email-confirmation:{digest}",
+    )
+    EmailConfirmation.objects.filter(token_hash=digest, confirmed_at__isnull=True).update(
+        confirmed_at=timezone.now()
+    )
+    return Confirmation(content.organization, payload["e"], list(payload["k"]), result)
