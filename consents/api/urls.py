@@ -1,10 +1,11 @@
 from django.urls import path
 
-from consents.api import views
+from consents.api import gpp_views, views
 
 urlpatterns = [
     path("consents", views.ConsentRecordView.as_view(), name="api-consents"),
     path("consents/state", views.ConsentStateView.as_view(), name="api-consent-state"),
     path("checks", views.CheckView.as_view(), name="api-checks"),
     path("events", views.EventListView.as_view(), name="api-events"),
+    path("gpp/decode", gpp_views.GppDecodeView.as_view(), name="api-gpp-decode"),
 ]
