@@ -456,3 +456,65 @@ def test_decode_command_rejects_a_bad_string_with_the_reason():
 
     with pytest.raises(CommandError, match="header names 1 section\\(s\\) but 0 follow"):
         call_command("decode_gpp", "DBABLA")
+
+
+# --- the public decoder endpoint ----------------------------------------------------------------
+
+DECODE_URL = "/api/v1/gpp/decode"
+
+
+def test_decode_endpoint_explains_a_string_without_an_api_key(client):
+    response = client.get(DECODE_URL, {"string": GOLDEN_V2})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["header"] == {"Type": 3, "Version": 1, "SectionIds": [7]}
+    section = body["sections"][0]
+    assert section["prefix"] == "usnat" and section["decoded"] is True
+    fields = {row["field"]: (row["value"], row["meaning"]) for row in section["fields"]}
+    assert fields["SaleOptOut"] == (1, "opted out")
+    assert fields["SaleOptOutNotice"] == (1, "notice given")
+    assert fields["MspaCoveredTransaction"] == (2, "no")
+    assert fields["Gpc"] == (True, "GPC signal present")
+    assert section["parsed"][1] == {"SubsectionType": 1, "Gpc": True}
+
+
+def test_decode_endpoint_explains_a_us_privacy_string(client):
+    body = client.get(DECODE_URL, {"string": "1YYN"}).json()
+    assert body["us_privacy"] == {
+        "version": 1,
+        "notice_given": True,
+        "opted_out_of_sale": True,
+        "lspa_covered": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("string", "message"),
+    [
+        ("DBABLA~CEAQ", "too short"),
+        ("DBABLA~CEAQAAAAAACA.YA=", "base64url"),
+        ("", "Give the string"),
+    ],
+)
+def test_decode_endpoint_answers_400_with_the_reason(client, string, message):
+    response = client.get(DECODE_URL, {"string": string})
+    assert response.status_code == 400
+    assert message in response.json()["string"][0]
+
+
+def test_decode_endpoint_ignores_a_bad_api_key(client):
+    response = client.get(
+        DECODE_URL, {"string": GOLDEN_V2}, HTTP_AUTHORIZATION="Bearer not-a-real-key"
+    )
+    assert response.status_code == 200
+
+
+def test_decode_endpoint_is_rate_limited_per_address(client, settings):
+    settings.KAIZEN_RATE_LIMITS = {**settings.KAIZEN_RATE_LIMITS, "public_ip": (3, 60)}
+    codes = [
+        client.get(DECODE_URL, {"string": GOLDEN_V2}, REMOTE_ADDR="203.0.113.9").status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    other = client.get(DECODE_URL, {"string": GOLDEN_V2}, REMOTE_ADDR="203.0.113.10")
+    assert other.status_code == 200
