@@ -1,6 +1,7 @@
 from django.urls import path
 
 from consents.api import gpp_views, views
+from consents.api.unsubscribe import UnsubscribeLinksView
 
 urlpatterns = [
     path("consents", views.ConsentRecordView.as_view(), name="api-consents"),
@@ -8,4 +9,5 @@ urlpatterns = [
     path("checks", views.CheckView.as_view(), name="api-checks"),
     path("events", views.EventListView.as_view(), name="api-events"),
     path("gpp/decode", gpp_views.GppDecodeView.as_view(), name="api-gpp-decode"),
+    path("unsubscribe-links", UnsubscribeLinksView.as_view(), name="api-unsubscribe-links"),
 ]
