@@ -563,3 +563,26 @@ def signals_from_choices(
     if mspa.us_privacy_enabled:
         us_privacy = us_privacy_from_choices(choices, notice_given=notice_given, gpc=gpc, mspa=mspa)
     return {"gpp": gpp_string(usnat), "us_privacy": us_privacy}
+
+
+def signals_for_decisions(*, organization, decisions, jurisdiction: str, site=None) -> dict:
+    """`gpp` and `us_privacy` for a subject's current decisions, as the state API reports them.
+
+    A server cannot see the browser's GPC signal, so the GPC sub-section appears only when the
+    subject's sale/share refusal was recorded from GPC (source `gpc`).
+    """
+    from django.utils import timezone
+
+    from consents.jurisdiction import jurisdiction_group
+
+    choices = {d.purpose.key: d.allowed for d in decisions}
+    sale = next((d for d in decisions if d.purpose.key == SALE_SHARE), None)
+    gpc = True if sale is not None and not sale.allowed and sale.source == "gpc" else None
+    notice_given = organization.notices.filter(published_at__lte=timezone.now()).exists()
+    return signals_from_choices(
+        choices,
+        jurisdiction_group=jurisdiction_group(jurisdiction or organization.default_jurisdiction),
+        notice_given=notice_given,
+        gpc=gpc,
+        mspa=MspaConfig.from_site(site) if site is not None else MspaConfig(),
+    )
