@@ -93,6 +93,8 @@ class StateOutput(serializers.Serializer):
     subject = serializers.CharField(allow_null=True)
     jurisdiction = serializers.CharField()
     purposes = PurposeDecisionOutput(many=True)
+    gpp = serializers.CharField(allow_null=True, help_text="IAB GPP string (usnat); US only")
+    us_privacy = serializers.CharField(allow_null=True, help_text="Legacy US Privacy string")
 
 
 class ConsentOutput(serializers.Serializer):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent_platform.ratelimit import client_ip
-from consents import selectors, services
+from consents import gpp, selectors, services
 from consents.api import serializers as io
 from consents.identifiers import IDENTIFIER_KINDS
 from consents.jurisdiction import normalize_jurisdiction
@@ -87,6 +87,9 @@ class ConsentStateView(APIView):
         parameters=[
             *IDENTIFIER_PARAMETERS,
             OpenApiParameter("jurisdiction", OpenApiTypes.STR, description="e.g. DE, US-CA"),
+            OpenApiParameter(
+                "site", OpenApiTypes.STR, description="Site key whose MSPA settings shape `gpp`"
+            ),
         ],
         responses=io.StateOutput,
         summary="A subject's current decision for every purpose",
@@ -100,11 +103,21 @@ class ConsentStateView(APIView):
             raise serializers.ValidationError({kind: exc.messages}) from None
         jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
         decisions = selectors.consent_state_for_subject(organization, subject, jurisdiction)
+        site = None
+        if request.query_params.get("site"):
+            site = organization.sites.filter(key=request.query_params["site"]).first()
+            if site is None:
+                raise serializers.ValidationError({"site": ["No such site in this organization."]})
+        signals = gpp.signals_for_decisions(
+            organization=organization, decisions=decisions, jurisdiction=jurisdiction, site=site
+        )
         return Response(
             {
                 "subject": str(subject.uid) if subject else None,
                 "jurisdiction": jurisdiction or organization.default_jurisdiction,
                 "purposes": [decision_json(d) for d in decisions],
+                "gpp": signals["gpp"],
+                "us_privacy": signals["us_privacy"],
             }
         )
 
