@@ -518,3 +518,89 @@ def test_decode_endpoint_is_rate_limited_per_address(client, settings):
     assert codes == [200, 200, 200, 429]
     other = client.get(DECODE_URL, {"string": GOLDEN_V2}, REMOTE_ADDR="203.0.113.10")
     assert other.status_code == 200
+
+
+# --- gpp and us_privacy in the consent state API -------------------------------------------------
+
+STATE_URL = "/api/v1/consents/state"
+
+
+def record_choices(organization, email, choices, source="api"):
+    from consents.services import record_consent
+
+    record_consent(
+        organization=organization,
+        identifiers={"email": email},
+        choices=choices,
+        source=source,
+        actor="test",
+        jurisdiction="US-CA",
+    )
+
+
+@pytest.mark.django_db
+def test_state_api_gives_gpp_and_us_privacy_for_a_us_subject_who_refused_sale(api, organization):
+    record_choices(organization, "ada@example.com", {"sale_share": False})
+    api.as_key(organization, "consents:read")
+    body = api.get(STATE_URL, {"email": "ada@example.com", "jurisdiction": "US-CA"}).json()
+    usnat = gpp.decode_gpp(body["gpp"]).sections[7]
+    assert (usnat.SaleOptOut, usnat.SharingOptOut) == (1, 1)
+    assert usnat.TargetedAdvertisingOptOut == 2  # opt-out default in the US, notice published
+    assert usnat.SaleOptOutNotice == 1 and usnat.MspaCoveredTransaction == 2
+    assert usnat.Gpc is None  # a server cannot see the browser's signal
+    assert body["us_privacy"] == "1YYN"
+    reference = run_reference([{"decode": body["gpp"]}])[0]["sections"]["usnat"]
+    assert reference["SaleOptOut"] == 1 and reference["SharingOptOut"] == 1
+
+
+@pytest.mark.django_db
+def test_state_api_reports_a_gpc_opt_out_in_the_gpc_subsection(api, organization):
+    record_choices(organization, "gpc@example.com", {"sale_share": False}, source="gpc")
+    api.as_key(organization, "consents:read")
+    body = api.get(STATE_URL, {"email": "gpc@example.com", "jurisdiction": "US"}).json()
+    assert body["gpp"].endswith(".YA")
+    assert gpp.decode_gpp(body["gpp"]).sections[7].Gpc is True
+
+
+@pytest.mark.django_db
+def test_state_api_outside_the_us_gives_no_usnat_and_a_not_applicable_us_privacy(api, organization):
+    api.as_key(organization, "consents:read")
+    body = api.get(STATE_URL, {"email": "new@example.com", "jurisdiction": "FR"}).json()
+    assert body["gpp"] is None and body["us_privacy"] == "1---"
+
+
+@pytest.mark.django_db
+def test_state_api_uses_the_sites_mspa_settings_and_us_privacy_switch(api, organization):
+    from tests.factories import SiteFactory
+
+    SiteFactory(
+        organization=organization,
+        key="shop",
+        mspa_covered_transaction=True,
+        mspa_service_provider_mode=True,
+        us_privacy_enabled=False,
+    )
+    api.as_key(organization, "consents:read")
+    body = api.get(
+        STATE_URL, {"email": "new@example.com", "jurisdiction": "US-VA", "site": "shop"}
+    ).json()
+    usnat = gpp.decode_gpp(body["gpp"]).sections[7]
+    assert (
+        usnat.MspaCoveredTransaction,
+        usnat.MspaOptOutOptionMode,
+        usnat.MspaServiceProviderMode,
+    ) == (1, 2, 1)
+    assert body["us_privacy"] is None
+
+
+@pytest.mark.django_db
+def test_state_api_rejects_a_site_of_another_organization(api, organization, other_organization):
+    from tests.factories import SiteFactory
+
+    SiteFactory(organization=other_organization, key="theirs")
+    api.as_key(organization, "consents:read")
+    response = api.get(
+        STATE_URL, {"email": "a@example.com", "jurisdiction": "US", "site": "theirs"}
+    )
+    assert response.status_code == 400
+    assert "site" in response.json()
