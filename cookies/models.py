@@ -13,7 +13,9 @@ SITE_KEY_VALIDATOR = RegexValidator(
 )
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")
 ORIGIN_PATTERN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
-LANGUAGE_VALIDATOR = RegexValidator(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "Use a code like en or pt-BR.")
+LANGUAGE_VALIDATOR = RegexValidator(
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "Use a code like en or pt-BR."
+)
 
 # Google Consent Mode v2 signals the banner can drive, and the purposes they follow by default.
 CONSENT_MODE_SIGNALS = (
@@ -73,16 +75,19 @@ class Site(models.Model):
     )
     purposes = models.ManyToManyField(Purpose, related_name="sites", blank=True)
     jurisdiction_header = models.CharField(
-        max_length=64, blank=True,
+        max_length=64,
+        blank=True,
         help_text="Request header carrying the visitor's country, e.g. CF-IPCountry.",
     )
     default_jurisdiction = models.CharField(max_length=8, default="EU")
     cookie_lifetime_days = models.PositiveIntegerField(default=180)
     opt_out_reprompt_days = models.PositiveIntegerField(
-        default=365, help_text="After an opt-out in an opt-out jurisdiction, do not ask again for this long."
+        default=365,
+        help_text="After an opt-out in an opt-out jurisdiction, do not ask again for this long.",
     )
     cookie_domain = models.CharField(
-        max_length=200, blank=True,
+        max_length=200,
+        blank=True,
         help_text="e.g. .example.com to share the choice across subdomains; empty: this host only.",
     )
     gpc_purposes = models.JSONField(
@@ -94,7 +99,9 @@ class Site(models.Model):
         help_text="Google Consent Mode signal → purpose key.",
     )
     position = models.CharField(max_length=16, choices=Position.choices, default=Position.BOTTOM)
-    background_color = models.CharField(max_length=7, default="#ffffff", validators=[COLOR_VALIDATOR])
+    background_color = models.CharField(
+        max_length=7, default="#ffffff", validators=[COLOR_VALIDATOR]
+    )
     text_color = models.CharField(max_length=7, default="#1f2328", validators=[COLOR_VALIDATOR])
     accent_color = models.CharField(max_length=7, default="#0b57d0", validators=[COLOR_VALIDATOR])
     show_floating_button = models.BooleanField(default=True)
@@ -124,12 +131,18 @@ class Site(models.Model):
             errors["accent_color"] = "Buttons need a contrast of at least 3:1 on the background."
         unknown = set(self.consent_mode_map or {}) - set(CONSENT_MODE_SIGNALS)
         if unknown:
-            errors["consent_mode_map"] = f"Unknown Consent Mode signals: {', '.join(sorted(unknown))}"
+            errors["consent_mode_map"] = (
+                f"Unknown Consent Mode signals: {', '.join(sorted(unknown))}"
+            )
         if errors:
             raise ValidationError(errors)
 
     def origin_list(self) -> list[str]:
-        return [line.strip().lower().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
+        return [
+            line.strip().lower().rstrip("/")
+            for line in self.allowed_origins.splitlines()
+            if line.strip()
+        ]
 
 
 class BannerText(models.Model):
@@ -178,12 +191,16 @@ class CookieDefinition(models.Model):
     """A cookie (or a name pattern with *) set on the organization's sites, and its purpose."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="cookies")
-    name = models.CharField(max_length=200, help_text="Exact name, or a pattern with * (e.g. _ga_*).")
+    name = models.CharField(
+        max_length=200, help_text="Exact name, or a pattern with * (e.g. _ga_*)."
+    )
     domain = models.CharField(max_length=200, blank=True)
     lifetime = models.CharField(max_length=64, blank=True, help_text="e.g. 13 months, session.")
     provider = models.CharField(max_length=200, blank=True)
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT, related_name="cookies")
-    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="cookies")
+    vendor = models.ForeignKey(
+        Vendor, null=True, blank=True, on_delete=models.SET_NULL, related_name="cookies"
+    )
     description = models.TextField(blank=True)
 
     class Meta:

@@ -1,2 +1,10 @@
+from django.urls import path
 
-urlpatterns: list = []
+from cookies.api import views
+
+urlpatterns = [
+    path("sites/<str:site_key>/config", views.SiteConfigView.as_view(), name="api-site-config"),
+    path(
+        "sites/<str:site_key>/consents", views.SiteConsentView.as_view(), name="api-site-consents"
+    ),
+]

@@ -1,0 +1,30 @@
+"""Per-site CORS: a browser may call /api/v1/sites/<key>/... only from that site's origins."""
+
+import re
+
+from corsheaders.signals import check_request_enabled
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from cookies.models import Site
+from cookies.selectors import origin_allowed, origins_cache_key
+
+SITE_API_PATH = re.compile(r"^/api/v1/sites/(?P<key>[A-Za-z0-9_-]{1,64})/")
+
+
+def site_key_from_path(path: str) -> str | None:
+    match = SITE_API_PATH.match(path)
+    return match["key"] if match else None
+
+
+@receiver(check_request_enabled, dispatch_uid="kaizen_site_cors")
+def allow_site_origins(sender, request, **kwargs) -> bool:
+    site_key = site_key_from_path(request.path_info)
+    return bool(site_key) and origin_allowed(site_key, request.headers.get("Origin"))
+
+
+@receiver(post_save, sender=Site, dispatch_uid="kaizen_site_origins_saved")
+@receiver(post_delete, sender=Site, dispatch_uid="kaizen_site_origins_deleted")
+def forget_site_origins(sender, instance: Site, **kwargs) -> None:
+    cache.delete(origins_cache_key(instance.key))

@@ -1,0 +1,201 @@
+"""Reads for the banner: the site behind a key, the visitor's jurisdiction, the banner config."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from consents.jurisdiction import jurisdiction_group, normalize_jurisdiction
+from consents.models import Notice
+from cookies.models import CONSENT_MODE_SIGNALS, BannerText, CookieDefinition, Site, Vendor
+from cookies.texts import (
+    DEFAULT_TEXTS,
+    FALLBACK_LANGUAGE,
+    OVERRIDABLE_FIELDS,
+    default_texts,
+    is_right_to_left,
+    primary_subtag,
+)
+
+CONSENT_COOKIE_NAME = "kz_consent"
+ORIGINS_CACHE_SECONDS = 60
+
+
+def site_by_key(site_key: str) -> Site | None:
+    return Site.objects.select_related("organization").filter(key=site_key).first()
+
+
+def origins_cache_key(site_key: str) -> str:
+    return f"kz:site-origins:{site_key}"
+
+
+def allowed_origins(site_key: str) -> frozenset[str]:
+    """The origins allowed to call the visitor API for this site (empty for an unknown site).
+
+    Cached briefly because CORS asks on every request, preflights included; saving a Site
+    drops the entry (cookies.cors)."""
+    key = origins_cache_key(site_key)
+    origins = cache.get(key)
+    if origins is None:
+        site = Site.objects.filter(key=site_key).only("allowed_origins").first()
+        origins = site.origin_list() if site else []
+        cache.set(key, origins, ORIGINS_CACHE_SECONDS)
+    return frozenset(origins)
+
+
+def origin_allowed(site_key: str, origin: str | None) -> bool:
+    return bool(origin) and origin.strip().lower().rstrip("/") in allowed_origins(site_key)
+
+
+def site_jurisdiction(site: Site, headers) -> str:
+    """The visitor's jurisdiction: the site's configured header when it names one, else the
+    site's default."""
+    if site.jurisdiction_header:
+        found = normalize_jurisdiction(headers.get(site.jurisdiction_header, ""))
+        if found:
+            return found
+    return (
+        normalize_jurisdiction(site.default_jurisdiction) or site.organization.default_jurisdiction
+    )
+
+
+def banner_language(site: Site, requested: str) -> str:
+    """The best language we have words for: exact tag, then its primary subtag, then English."""
+    available = {lang.lower(): lang for lang in DEFAULT_TEXTS}
+    available.update({lang.lower(): lang for lang in site.texts.values_list("language", flat=True)})
+    requested = (requested or "").strip().lower()[:16]
+    for candidate in (requested, primary_subtag(requested)):
+        if candidate in available:
+            return available[candidate]
+    return FALLBACK_LANGUAGE
+
+
+def _banner_text(site: Site, language: str) -> BannerText | None:
+    return site.texts.filter(language=language).first()
+
+
+def current_notice(site: Site, language: str) -> Notice | None:
+    """The latest published notice, in the banner's language when there is one."""
+    published = Notice.objects.filter(
+        organization=site.organization, published_at__lte=timezone.now()
+    ).order_by("-published_at", "-id")
+    return (
+        published.filter(language=language).first()
+        or published.filter(language=primary_subtag(language)).first()
+        or published.first()
+    )
+
+
+def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
+    """Everything the banner needs, for one language and jurisdiction. Nothing visitor-specific,
+    so the answer is cacheable; `config_version` is a hash of the rest."""
+    group = jurisdiction_group(jurisdiction)
+    override = _banner_text(site, language)
+    texts = default_texts(language)
+    names: dict = {}
+    descriptions: dict = {}
+    if override is not None:
+        texts.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
+        names, descriptions = override.purpose_names or {}, override.purpose_descriptions or {}
+    rtl = is_right_to_left(language) or bool(override and override.right_to_left)
+
+    purposes = list(site.purposes.order_by("position", "key"))
+    cookies_by_purpose: dict[int, list] = {}
+    for cookie in CookieDefinition.objects.filter(
+        organization=site.organization, purpose__in=purposes
+    ).order_by("name"):
+        cookies_by_purpose.setdefault(cookie.purpose_id, []).append(
+            {
+                "name": cookie.name,
+                "domain": cookie.domain,
+                "lifetime": cookie.lifetime,
+                "provider": cookie.provider,
+                "description": cookie.description,
+            }
+        )
+    vendors_by_purpose: dict[int, list] = {}
+    for vendor in Vendor.objects.filter(
+        organization=site.organization, purpose__in=purposes
+    ).order_by("name"):
+        vendors_by_purpose.setdefault(vendor.purpose_id, []).append(
+            {
+                "name": vendor.name,
+                "privacy_policy_url": vendor.privacy_policy_url,
+                "description": vendor.description,
+            }
+        )
+    notice = current_notice(site, language)
+    config = {
+        "site": site.key,
+        "language": language,
+        "rtl": rtl,
+        "jurisdiction": jurisdiction,
+        "jurisdiction_group": group,
+        "notice": {
+            "version": notice.version,
+            "title": notice.title,
+            "text": notice.text,
+            "requires_fresh_consent": notice.requires_fresh_consent,
+        }
+        if notice
+        else None,
+        "purposes": [
+            {
+                "key": purpose.key,
+                "name": names.get(purpose.key) or purpose.name,
+                "description": descriptions.get(purpose.key) or purpose.description,
+                "mode": purpose.mode_for(group),
+                "validity_days": purpose.validity_days,
+                "cookies": cookies_by_purpose.get(purpose.pk, []),
+                "vendors": vendors_by_purpose.get(purpose.pk, []),
+            }
+            for purpose in purposes
+        ],
+        "texts": texts,
+        "appearance": {
+            "position": site.position,
+            "background_color": site.background_color,
+            "text_color": site.text_color,
+            "accent_color": site.accent_color,
+            "show_floating_button": site.show_floating_button,
+        },
+        "cookie": {
+            "name": CONSENT_COOKIE_NAME,
+            "lifetime_days": site.cookie_lifetime_days,
+            "domain": site.cookie_domain,
+            "opt_out_reprompt_days": site.opt_out_reprompt_days,
+        },
+        "gpc_purposes": list(site.gpc_purposes or []),
+        "consent_mode": {
+            signal: purpose_key
+            for signal, purpose_key in (site.consent_mode_map or {}).items()
+            if signal in CONSENT_MODE_SIGNALS
+        },
+        "preference_center_url": f"{settings.PUBLIC_BASE_URL}/preferences/{site.key}/",
+        "privacy_policy_url": site.privacy_policy_url or site.organization.privacy_policy_url,
+        "gpp": {
+            "us_privacy_enabled": site.us_privacy_enabled,
+            "mspa_covered_transaction": site.mspa_covered_transaction,
+            "mspa_opt_out_option_mode": site.mspa_opt_out_option_mode,
+            "mspa_service_provider_mode": site.mspa_service_provider_mode,
+        },
+    }
+    config["config_version"] = config_version(config)
+    return config
+
+
+def config_version(config: dict) -> str:
+    body = {k: v for k, v in config.items() if k != "config_version"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+def embed_snippet(site: Site) -> str:
+    """The tag to paste into the site's <head>, first, before any other script."""
+    base = settings.PUBLIC_BASE_URL
+    return (
+        f'<script src="{base}/static/kaizen/banner.js" data-site-key="{site.key}" '
+        f'data-api="{base}"></script>'
+    )

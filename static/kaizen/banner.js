@@ -1,0 +1,490 @@
+/*! Kaizenify Consent banner. Embed: <script src="/static/kaizen/banner.js" data-site-key="KEY"></script> */
+(function (w, d) {
+  "use strict";
+  var me = d.currentScript;
+  if (!me || w.KaizenConsent) return;
+  var ds = me.dataset;
+  var SITE = ds.siteKey || "";
+  var API = (ds.api || new URL(me.src, location.href).origin).replace(/\/+$/, "");
+  var BASE = API + "/api/v1/sites/" + encodeURIComponent(SITE);
+  var NONCE = ds.nonce || me.nonce || "";
+  var CK = "kz_consent";
+  var LS_CFG = "kz_cfg:" + SITE;
+  var LS_Q = "kz_queue:" + SITE;
+  var DAY = 86400;
+  // Used only until the site's own mapping (config.consent_mode) has been seen once.
+  var CM_FALLBACK = {
+    ad_storage: "advertising", ad_user_data: "advertising", ad_personalization: "advertising",
+    analytics_storage: "analytics", functionality_storage: "functional",
+    personalization_storage: "functional", security_storage: "necessary"
+  };
+  var gpc = navigator.globalPrivacyControl === true;
+  var cfg = load(LS_CFG);
+  var stored = readCookie();
+  var applied = {};
+  var pushed = "";
+  var listeners = [];
+  var isReady = false;
+  var resolveReady;
+  var ui = {};
+  var activating = Promise.resolve();
+
+  function load(key) {
+    try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; }
+  }
+  function save(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  }
+  function now() { return Math.floor(Date.now() / 1000); }
+  function randomId() {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function readCookie() {
+    var m = d.cookie.match(/(?:^|;\s*)kz_consent=([^;]*)/);
+    try { var v = m && JSON.parse(decodeURIComponent(m[1])); return v && v.c ? v : null; } catch (e) { return null; }
+  }
+
+  function purposes() { return cfg ? cfg.purposes : []; }
+  function purpose(key) { return purposes().filter(function (p) { return p.key === key; })[0]; }
+  function gpcLocked(key) {
+    var p = purpose(key);
+    return gpc && !!p && p.mode === "opt_out" && cfg.gpc_purposes.indexOf(key) >= 0;
+  }
+  function expired(p) {
+    return !!(stored && p.validity_days && stored.c[p.key] && now() - stored.t > p.validity_days * DAY);
+  }
+  // The decision in force per purpose: the record's choice, else the jurisdiction's default.
+  function effective(rec) {
+    var out = {}, c = ((rec === undefined ? stored : rec) || {}).c || {};
+    if (!cfg) { for (var k in c) out[k] = !!c[k]; return out; }
+    purposes().forEach(function (p) {
+      out[p.key] = p.mode === "always_on" ? true
+        : gpcLocked(p.key) ? false
+        : p.key in c ? !!c[p.key] && !expired(p)
+        : p.mode === "opt_out";
+    });
+    return out;
+  }
+  function optedOutHere() {
+    return !!stored && purposes().some(function (p) { return p.mode === "opt_out" && stored.c[p.key] === 0; });
+  }
+  function lifetimeDays() {
+    var c = cfg ? cfg.cookie : { lifetime_days: 180, opt_out_reprompt_days: 365 };
+    return optedOutHere() ? Math.max(c.lifetime_days, c.opt_out_reprompt_days) : c.lifetime_days;
+  }
+  function needsPrompt() {
+    if (!stored || !stored.d) return true;
+    if (now() - stored.t > lifetimeDays() * DAY) return true;
+    var n = cfg.notice;
+    if (n && n.requires_fresh_consent && stored.n !== n.version) return true;
+    return purposes().some(function (p) {
+      return p.mode === "opt_in" && (!(p.key in stored.c) || expired(p));
+    });
+  }
+  function writeCookie() {
+    var s = CK + "=" + encodeURIComponent(JSON.stringify(stored)) + "; Path=/; Max-Age=" +
+      lifetimeDays() * DAY + "; SameSite=Lax";
+    if (cfg && cfg.cookie.domain) s += "; Domain=" + cfg.cookie.domain;
+    if (location.protocol === "https:") s += "; Secure";
+    d.cookie = s;
+  }
+
+  // Google Consent Mode v2: entries must be `arguments` objects, as gtag() pushes them.
+  w.dataLayer = w.dataLayer || [];
+  function gtag() { w.dataLayer.push(arguments); }
+  function consentMode(choices) {
+    var map = (cfg && cfg.consent_mode) || CM_FALLBACK, out = {};
+    for (var signal in map) out[signal] = choices[map[signal]] ? "granted" : "denied";
+    return out;
+  }
+  function pushConsentMode() {
+    var cm = consentMode(effective()), key = JSON.stringify(cm);
+    if (key !== pushed) { pushed = key; gtag("consent", "update", cm); }
+  }
+  var defaults = consentMode(effective(null));
+  pushed = JSON.stringify(defaults);
+  defaults.wait_for_update = 500;
+  gtag("consent", "default", defaults);
+  if (stored) pushConsentMode();
+
+  // Blocked elements run in document order; an external script finishes before the next starts.
+  function allowedFor(el) {
+    var state = effective();
+    return el.getAttribute("data-consent").split(/[\s,]+/).every(function (k) { return !k || state[k]; });
+  }
+  function activateOne(el) {
+    var src = el.getAttribute("data-src");
+    if (el.tagName !== "SCRIPT") { el.removeAttribute("data-src"); el.src = src; return null; }
+    src = src || el.getAttribute("src");
+    var s = d.createElement("script");
+    [].forEach.call(el.attributes, function (a) {
+      if (!/^(type|src|nonce|data-consent|data-src|data-type)$/.test(a.name)) s.setAttribute(a.name, a.value);
+    });
+    s.type = el.getAttribute("data-type") || "text/javascript";
+    s.nonce = el.nonce || NONCE;
+    if (!src) { s.text = el.text; el.parentNode.replaceChild(s, el); return null; }
+    return new Promise(function (done) {
+      s.onload = s.onerror = done;
+      s.src = src;
+      el.parentNode.replaceChild(s, el);
+    });
+  }
+  function activate() {
+    activating = activating.then(function () {
+      var found = d.querySelectorAll("script[type='text/plain'][data-consent],iframe[data-consent][data-src],img[data-consent][data-src]");
+      return [].reduce.call(found, function (chain, el) {
+        return chain.then(function () { return el.isConnected && allowedFor(el) ? activateOne(el) : null; });
+      }, Promise.resolve());
+    });
+  }
+  // Withdrawal: expire the purpose's cookies from the inventory on this host and its parents.
+  function deleteCookies(key) {
+    var p = purpose(key);
+    if (!p) return;
+    var names = d.cookie.split(/;\s*/).map(function (c) { return c.split("=")[0]; });
+    var host = location.hostname.split("."), domains = [""];
+    for (var i = 0; i < host.length - 1; i++) domains.push("; Domain=." + host.slice(i).join("."));
+    p.cookies.forEach(function (def) {
+      var re = new RegExp("^" + def.name.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
+      names.forEach(function (n) {
+        if (n === CK || !re.test(n)) return;
+        domains.concat(def.domain ? ["; Domain=" + def.domain] : []).forEach(function (dm) {
+          d.cookie = n + "=; Path=/; Max-Age=0" + dm;
+        });
+      });
+    });
+  }
+  function detail() { return { choices: effective(), gpc: gpc, config: cfg }; }
+  function emit(name) {
+    d.dispatchEvent(new CustomEvent("kaizen:consent-" + name, { detail: detail() }));
+  }
+  function apply(announce) {
+    var state = effective(), changed = false;
+    for (var k in state) {
+      if (state[k] !== applied[k]) changed = true;
+      if (applied[k] && !state[k]) deleteCookies(k);
+    }
+    applied = state;
+    activate();
+    pushConsentMode();
+    if (!isReady) {
+      isReady = true;
+      emit("ready");
+      resolveReady(detail());
+    } else if (changed || announce) {
+      emit("change");
+      listeners.forEach(function (cb) { try { cb(state, detail()); } catch (e) { setTimeout(function () { throw e; }); } });
+    }
+  }
+
+  // Delivery: queued in localStorage first, so a choice survives being offline or a closed tab.
+  var flushing = false, retryTimer;
+  function send(choices) {
+    var q = load(LS_Q) || [];
+    q.push({
+      visitor_id: stored.id, choices: choices, notice_version: stored.n || null, gpc: gpc,
+      event_id: randomId(), occurred_at: new Date().toISOString()
+    });
+    save(LS_Q, q.slice(-50));
+    flush();
+  }
+  function flush() {
+    var q = load(LS_Q) || [];
+    if (flushing || !q.length) return;
+    flushing = true;
+    var item = q[0];
+    fetch(BASE + "/consents", {
+      method: "POST", keepalive: true, credentials: "omit",
+      headers: { "Content-Type": "text/plain" }, body: JSON.stringify(item)
+    }).then(function (r) {
+      // 4xx other than 408/429 will never succeed: drop it rather than retry forever.
+      if (r.status >= 500 || r.status === 429 || r.status === 408) throw r.status;
+    }).then(function () {
+      save(LS_Q, (load(LS_Q) || []).filter(function (x) { return x.event_id !== item.event_id; }));
+      flushing = false;
+      flush();
+    }, function () {
+      flushing = false;
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(flush, 30000);
+    });
+  }
+  w.addEventListener("online", flush);
+
+  function decide(choices) {
+    var c = {}, sent = {};
+    purposes().forEach(function (p) {
+      if (p.mode === "always_on") return;
+      var v = !gpcLocked(p.key) && !!choices[p.key];
+      c[p.key] = v ? 1 : 0;
+      sent[p.key] = v;
+    });
+    stored = {
+      id: (stored && stored.id) || randomId(), c: c, n: cfg.notice ? cfg.notice.version : null,
+      t: now(), g: gpc ? 1 : 0, cv: cfg.config_version, d: 1
+    };
+    writeCookie();
+    send(sent);
+    hideBanner();
+    if (ui.prefs && ui.prefs.open) ui.prefs.close();
+    showFab();
+    apply(true);
+  }
+  // GPC where it means an opt-out: record it once per browser, without waiting for a click.
+  function applyGpc() {
+    var keys = cfg.gpc_purposes.filter(gpcLocked), c = (stored && stored.c) || {};
+    if (!keys.length || (stored && stored.g && keys.every(function (k) { return c[k] === 0; }))) return;
+    var sent = {};
+    keys.forEach(function (k) { c[k] = 0; sent[k] = false; });
+    stored = {
+      id: (stored && stored.id) || randomId(), c: c,
+      n: stored ? stored.n : cfg.notice ? cfg.notice.version : null,
+      t: stored ? stored.t : now(), g: 1, cv: cfg.config_version, d: stored ? stored.d : 0
+    };
+    writeCookie();
+    send(sent);
+  }
+  function allChoices(value) {
+    var c = {};
+    purposes().forEach(function (p) { c[p.key] = value; });
+    return c;
+  }
+
+  // ---- user interface ----
+  function h(tag, attrs, kids) {
+    var e = d.createElement(tag);
+    for (var a in attrs || {}) {
+      if (a === "text") e.textContent = attrs[a];
+      else if (attrs[a] !== false && attrs[a] != null) e.setAttribute(a, attrs[a] === true ? "" : attrs[a]);
+    }
+    (kids || []).forEach(function (k) { if (k) e.appendChild(k); });
+    return e;
+  }
+  function styled(e) {
+    var a = cfg.appearance;
+    e.style.setProperty("--kz-bg", a.background_color);
+    e.style.setProperty("--kz-fg", a.text_color);
+    e.style.setProperty("--kz-ac", a.accent_color);
+    e.setAttribute("dir", cfg.rtl ? "rtl" : "ltr");
+    e.setAttribute("lang", cfg.language);
+    e.addEventListener("click", onClick);
+    return e;
+  }
+  function buttons(withSave) {
+    var t = cfg.texts;
+    return h("div", { "class": "kz-btns" }, [
+      h("button", { type: "button", "data-kz": "reject", text: t.reject_all }),
+      h("button", { type: "button", "data-kz": "accept", text: t.accept_all }),
+      h("button", { type: "button", "data-kz": withSave ? "save" : "prefs", text: withSave ? t.save_choices : t.preferences })
+    ]);
+  }
+  function gpcNote() {
+    return cfg.gpc_purposes.some(gpcLocked) ? h("p", { "class": "kz-gpc", role: "status", text: cfg.texts.gpc_honored }) : null;
+  }
+  function policyLink() {
+    return cfg.privacy_policy_url ? h("a", { href: cfg.privacy_policy_url, text: cfg.texts.privacy_policy }) : null;
+  }
+  function buildBanner() {
+    var t = cfg.texts;
+    ui.banner = styled(h("div", {
+      "class": "kz kz-banner kz-" + cfg.appearance.position, role: "dialog", "aria-modal": "false",
+      "aria-labelledby": "kz-title", "aria-describedby": "kz-desc", hidden: true
+    }, [
+      h("h2", { id: "kz-title", text: t.title }),
+      h("p", { id: "kz-desc", text: t.description + " " }, [policyLink()]),
+      gpcNote(),
+      buttons(false)
+    ]));
+    d.body.appendChild(ui.banner);
+  }
+  function cookieTable(p) {
+    var t = cfg.texts, rows = p.cookies.map(function (c) {
+      return h("tr", {}, [h("td", { text: c.name }), h("td", { text: c.domain || location.hostname }),
+        h("td", { text: c.lifetime }), h("td", { text: c.provider })]);
+    });
+    var vendors = p.vendors.map(function (v) {
+      return h("li", {}, [
+        v.privacy_policy_url ? h("a", { href: v.privacy_policy_url, text: v.name }) : h("span", { text: v.name }),
+        h("span", { text: v.description ? " \u2014 " + v.description : "" })
+      ]);
+    });
+    if (!rows.length && !vendors.length) return null;
+    return h("details", {}, [
+      h("summary", { text: t.cookies + " (" + (rows.length + vendors.length) + ")" }),
+      rows.length ? h("table", {}, [
+        h("thead", {}, [h("tr", {}, [t.cookie_name, t.cookie_domain, t.cookie_lifetime, t.cookie_provider].map(function (x) {
+          return h("th", { scope: "col", text: x });
+        }))]),
+        h("tbody", {}, rows)
+      ]) : null,
+      vendors.length ? h("ul", {}, vendors) : null
+    ]);
+  }
+  function buildPrefs() {
+    var t = cfg.texts;
+    var items = purposes().map(function (p) {
+      var id = "kz-p-" + p.key, fixed = p.mode === "always_on", locked = gpcLocked(p.key);
+      return h("li", {}, [
+        h("div", { "class": "kz-row" }, [
+          h("label", { "for": id, text: p.name }),
+          fixed ? h("span", { "class": "kz-on", text: t.always_on }) : null,
+          h("input", {
+            type: "checkbox", role: "switch", id: id, "data-p": p.key, "aria-describedby": id + "-d",
+            checked: fixed,
+            disabled: fixed || locked
+          })
+        ]),
+        h("p", { id: id + "-d", text: p.description }),
+        cookieTable(p)
+      ]);
+    });
+    ui.prefs = styled(h("dialog", { "class": "kz kz-prefs", "aria-labelledby": "kz-ptitle" }, [
+      h("div", { "class": "kz-head" }, [
+        h("h2", { id: "kz-ptitle", text: t.preferences_title }),
+        h("button", { type: "button", "class": "kz-x", "data-kz": "close", "aria-label": t.close, text: "\u00d7" })
+      ]),
+      gpcNote(),
+      h("ul", { "class": "kz-list" }, items),
+      h("p", {}, [policyLink()]),
+      buttons(true)
+    ]));
+    ui.prefs.addEventListener("close", function () {
+      var back = ui.banner && !ui.banner.hidden ? ui.banner.querySelector("[data-kz=prefs]") : ui.returnTo;
+      if (back && back.isConnected) back.focus();
+    });
+    d.body.appendChild(ui.prefs);
+  }
+  // Checkboxes show the choice in force (never pre-ticked before a decision, except defaults
+  // that apply by law where the jurisdiction is opt-out).
+  function syncToggles() {
+    var state = effective(), decided = !!(stored && stored.d);
+    [].forEach.call(ui.prefs.querySelectorAll("input[data-p]"), function (i) {
+      var p = purpose(i.getAttribute("data-p"));
+      if (p.mode !== "always_on") i.checked = !gpcLocked(p.key) && (decided || p.mode === "opt_out") && !!state[p.key];
+    });
+  }
+  function onClick(e) {
+    var b = e.target.closest("[data-kz]");
+    if (!b) return;
+    var action = b.getAttribute("data-kz");
+    if (action === "accept") decide(allChoices(true));
+    else if (action === "reject") decide(allChoices(false));
+    else if (action === "prefs") openPrefs();
+    else if (action === "close") ui.prefs.close();
+    else if (action === "save") {
+      var c = {};
+      [].forEach.call(ui.prefs.querySelectorAll("input[data-p]"), function (i) { c[i.getAttribute("data-p")] = i.checked; });
+      decide(c);
+    }
+  }
+  function fitPage() {
+    var bar = ui.banner && !ui.banner.hidden && cfg.appearance.position === "bottom";
+    d.documentElement.style.setProperty("--kz-pad", bar ? ui.banner.offsetHeight + "px" : "0px");
+    d.documentElement.classList.toggle("kz-padded", !!bar);
+  }
+  function showBanner() {
+    if (!ui.banner) buildBanner();
+    if (!ui.banner.hidden) return;
+    ui.returnTo = d.activeElement;
+    ui.banner.hidden = false;
+    if (ui.fab) ui.fab.hidden = true;
+    fitPage();
+    ui.banner.querySelector("button").focus();
+  }
+  function hideBanner() {
+    if (!ui.banner || ui.banner.hidden) return;
+    ui.banner.hidden = true;
+    fitPage();
+    var back = ui.returnTo;
+    if (back && back.isConnected && back !== d.body) back.focus();
+  }
+  function openPrefs() {
+    if (!ui.prefs) buildPrefs();
+    if (ui.prefs.open) return;
+    if (!ui.banner || ui.banner.hidden) ui.returnTo = d.activeElement;
+    syncToggles();
+    ui.prefs.showModal();
+  }
+  function showFab() {
+    if (!cfg.appearance.show_floating_button) return;
+    if (!ui.fab) {
+      ui.fab = styled(h("button", { type: "button", "class": "kz kz-fab", "data-kz": "prefs", "aria-label": cfg.texts.reopen, title: cfg.texts.reopen }));
+      ui.fab.appendChild(h("span", { "aria-hidden": "true", text: "\u2699" }));
+      d.body.appendChild(ui.fab);
+    }
+    ui.fab.hidden = false;
+  }
+  function addStylesheet() {
+    var css = ds.css || me.src.replace(/\.js(\?.*)?$/, ".css");
+    if (d.querySelector("link[data-kz]")) return;
+    var l = h("link", { rel: "stylesheet", href: css, "data-kz": "" });
+    if (NONCE) l.nonce = NONCE;
+    d.head.appendChild(l);
+  }
+  function whenDom(fn) {
+    if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", fn); else fn();
+  }
+
+  function start() {
+    applyGpc();
+    whenDom(function () {
+      addStylesheet();
+      apply(false);
+      w.KaizenConsent.config = cfg;
+      if (needsPrompt()) showBanner(); else showFab();
+    });
+    flush();
+  }
+  function fetchConfig() {
+    var lang = ds.lang || d.documentElement.lang || navigator.language || "en";
+    return fetch(BASE + "/config?lang=" + encodeURIComponent(lang), { credentials: "omit" })
+      .then(function (r) { if (!r.ok) throw r.status; return r.json(); });
+  }
+
+  w.KaizenConsent = {
+    config: cfg,
+    ready: new Promise(function (r) { resolveReady = r; }),
+    get: function (key) { return !!effective()[key]; },
+    getAll: function () { return effective(); },
+    set: function (choices) {
+      return w.KaizenConsent.ready.then(function () {
+        var c = effective();
+        for (var k in choices) c[k] = !!choices[k];
+        decide(c);
+        return effective();
+      });
+    },
+    show: function () { return w.KaizenConsent.ready.then(function () { whenDom(openPrefs); }); },
+    onChange: function (cb) {
+      listeners.push(cb);
+      return function () { listeners = listeners.filter(function (x) { return x !== cb; }); };
+    }
+  };
+
+  var hadCached = !!cfg;
+  if (hadCached) start();
+  fetchConfig().then(function (fresh) {
+    save(LS_CFG, fresh);
+    var changed = !hadCached || fresh.config_version !== cfg.config_version;
+    cfg = fresh;
+    w.KaizenConsent.config = cfg;
+    if (!hadCached) return start();
+    if (!changed) return;
+    // The config changed since it was cached: redraw and re-check with the fresh one.
+    whenDom(function () {
+      [ui.banner, ui.prefs, ui.fab].forEach(function (e) { if (e) e.remove(); });
+      var wasOpen = ui.banner && !ui.banner.hidden;
+      ui = {};
+      applyGpc();
+      apply(false);
+      if (wasOpen || needsPrompt()) showBanner(); else showFab();
+    });
+  }, function () {
+    if (!hadCached) w.addEventListener("online", function retry() {
+      w.removeEventListener("online", retry);
+      fetchConfig().then(function (fresh) { save(LS_CFG, fresh); cfg = fresh; start(); });
+    });
+  });
+})(window, document);
