@@ -1,0 +1,321 @@
+"""Preference center without JavaScript: the visitor's cookie choices and the known person's
+marketing choices, reached through a signed, expiring link."""
+
+import json
+import logging
+import re
+import time
+from urllib.parse import quote, urlparse
+
+import pytest
+from django.test import Client
+
+from consents import selectors
+from consents.models import ConsentEvent, ConsentState, EmailConfirmation
+from consents.preferences import links, tokens
+from consents.services import record_consent
+from tests.factories import PurposeFactory, SiteFactory
+
+VISITOR = "visitor-0123456789abcdef"
+
+
+@pytest.fixture
+def browser():
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def site(organization):
+    return SiteFactory(
+        organization=organization, key="shop", name="Acme Shop", default_jurisdiction="DE"
+    )
+
+
+@pytest.fixture
+def topics(organization):
+    return [
+        PurposeFactory(
+            organization=organization,
+            key=key,
+            name=name,
+            kind="marketing_topic",
+            mode_us="opt_in",
+            validity_days=730,
+        )
+        for key, name in (("topic_newsletter", "Newsletter"), ("topic_offers", "Offers"))
+    ]
+
+
+def banner_cookie(visitor_id: str) -> str:
+    return quote(
+        json.dumps({"id": visitor_id, "v": 1, "c": {"analytics": True}}, separators=(",", ":")),
+        safe="",
+    )
+
+
+def submit(client: Client, path: str, fields: dict, **extra):
+    """Load the page (for its CSRF cookie) and post the form the way a browser would."""
+    page = client.get(path, **extra)
+    assert page.status_code == 200, page.content
+    token = client.cookies["csrftoken"].value
+    return client.post(path, {**fields, "csrfmiddlewaretoken": token}, **extra)
+
+
+def states(organization) -> dict:
+    return dict(
+        ConsentState.objects.filter(organization=organization).values_list(
+            "purpose__key", "granted"
+        )
+    )
+
+
+# Visitor page.
+
+
+def test_visitor_page_shows_the_banner_choices_of_this_browser(browser, organization, site):
+    record_consent(
+        organization=organization,
+        identifiers={"visitor_id": VISITOR},
+        choices={"analytics": True, "advertising": False},
+        source="banner",
+        actor="visitor",
+        site=site,
+    )
+    browser.cookies["kz_consent"] = banner_cookie(VISITOR)
+    page = browser.get("/preferences/shop/").content.decode()
+    assert "Cookie preferences for Acme Shop" in page
+    assert re.search(r'name="purpose_analytics" checked', page)
+    assert re.search(r'name="purpose_advertising" aria', page)
+    assert "Always on" in page
+    assert "version 2026-01" in page
+    assert "<script" not in page and "style=" not in page
+
+
+def test_visitor_changes_choices_without_javascript(browser, organization, site):
+    record_consent(
+        organization=organization,
+        identifiers={"visitor_id": VISITOR},
+        choices={"analytics": True, "advertising": False},
+        source="banner",
+        actor="visitor",
+        site=site,
+    )
+    browser.cookies["kz_consent"] = banner_cookie(VISITOR)
+    response = submit(browser, "/preferences/shop/", {"purpose_advertising": "on"})
+    assert response.status_code == 302
+    assert "Your choices were saved." in browser.get(response["Location"]).content.decode()
+    assert states(organization) == {"analytics": False, "advertising": True}
+    new_events = ConsentEvent.objects.filter(source="preference_center")
+    assert {(e.purpose.key, e.granted) for e in new_events} == {
+        ("analytics", False),
+        ("advertising", True),
+    }
+    assert {e.notice.version for e in new_events} == {"2026-01"}
+    assert {e.site_id for e in new_events} == {site.pk}
+
+
+def test_visitor_param_from_the_banner_link_works_without_the_cookie(browser, organization, site):
+    submit(
+        browser,
+        f"/preferences/shop/?visitor={VISITOR}",
+        {"purpose_analytics": "on", "visitor": VISITOR},
+    )
+    subject = selectors.subject_by_identifier(organization, "visitor_id", VISITOR)
+    assert subject.states.get(purpose__key="analytics").granted is True
+
+
+def test_visitor_form_refuses_a_post_without_csrf_token(browser, organization, site):
+    browser.cookies["kz_consent"] = banner_cookie(VISITOR)
+    response = browser.post("/preferences/shop/", {"purpose_analytics": "on"})
+    assert response.status_code == 403
+    assert not ConsentEvent.objects.exists()
+
+
+def test_unknown_site_is_404(browser, db):
+    assert browser.get("/preferences/nosuchsite/").status_code == 404
+
+
+# Known person: marketing channels and topics.
+
+
+def person_path(organization, email="ada@example.com") -> str:
+    return f"/preferences/p/{links.preference_token(organization, email)}/"
+
+
+def test_person_page_lists_channels_topics_and_transactional(browser, organization, topics):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "ada@example.com"},
+        choices={"marketing_email": True},
+        source="api",
+        actor="test",
+    )
+    response = browser.get(person_path(organization))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "a••@example.com" in page
+    assert re.search(r'name="purpose_marketing_email" checked', page)
+    assert 'name="purpose_marketing_sms"' in page and "Newsletter" in page and "Offers" in page
+    assert "Messages you always receive" in page and "cannot be turned off" in page
+    assert "Unsubscribe from all marketing" in page
+    assert "version 2026-01" in page
+    assert response["Cache-Control"].startswith("max-age=0")
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_person_changes_channels_and_topics(browser, organization, topics):
+    path = person_path(organization)
+    response = submit(
+        browser,
+        path,
+        {"purpose_marketing_email": "on", "purpose_topic_newsletter": "on", "action": "save"},
+    )
+    assert response.status_code == 302
+    assert states(organization) == {
+        "marketing_email": True,
+        "marketing_sms": False,
+        "topic_newsletter": True,
+        "topic_offers": False,
+    }
+    events = ConsentEvent.objects.all()
+    assert {e.source for e in events} == {"preference_center"}
+    assert {e.notice.version for e in events} == {"2026-01"}
+    # Saving the same choices again records nothing new.
+    submit(browser, path, {"purpose_marketing_email": "on", "purpose_topic_newsletter": "on"})
+    assert ConsentEvent.objects.count() == 4
+
+
+def test_unsubscribe_from_all_marketing(browser, organization, topics):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "ada@example.com"},
+        choices={"marketing_email": True, "marketing_sms": True, "topic_newsletter": True},
+        source="api",
+        actor="test",
+    )
+    path = person_path(organization)
+    response = submit(browser, path, {"purpose_marketing_email": "on", "action": "unsubscribe_all"})
+    page = browser.get(response["Location"]).content.decode()
+    assert "unsubscribed from all marketing" in page
+    assert set(states(organization).values()) == {False}
+    [check] = selectors.check_identifiers(
+        organization, organization.purpose_map["marketing_email"], "email", ["ada@example.com"]
+    )
+    assert check.allowed is False
+
+
+def test_tampered_preference_token_shows_a_clear_page_and_no_data(browser, organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "ada@example.com"},
+        choices={"marketing_email": True},
+        source="api",
+        actor="test",
+    )
+    token = links.preference_token(organization, "ada@example.com")
+    position = len(token) // 2
+    forged = token[:position] + ("x" if token[position] != "x" else "y") + token[position + 1 :]
+    for candidate in (forged, token[:-3], "acme.garbage", "nosuchorg." + token.split(".", 1)[1]):
+        response = browser.get(f"/preferences/p/{candidate}/")
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert "This link is not valid" in page
+        assert "example.com" not in page and "purpose_" not in page
+
+
+def test_a_token_cannot_be_moved_to_another_organization(browser, organization, other_organization):
+    foreign = links.preference_token(other_organization, "ada@example.com")
+    moved = "acme." + foreign.split(".", 1)[1]
+    assert browser.get(f"/preferences/p/{moved}/").status_code == 400
+
+
+def test_an_unsubscribe_token_is_not_a_preference_token(browser, organization):
+    url = links.unsubscribe_url(organization, "ada@example.com", "marketing_email")
+    token = urlparse(url).path.rsplit("/", 1)[1]
+    assert browser.get(f"/preferences/p/{token}/").status_code == 400
+
+
+def test_expired_preference_token_shows_expiry_page_and_changes_nothing(browser, organization):
+    old = int(time.time()) - 181 * 24 * 3600
+    token = tokens.make_token(
+        organization, tokens.PREFERENCES, {"e": "ada@example.com"}, issued_at=old
+    )
+    response = browser.get(f"/preferences/p/{token}/")
+    assert response.status_code == 410
+    assert "This link has expired" in response.content.decode()
+    posted = browser.post(f"/preferences/p/{token}/", {"purpose_marketing_email": "on"})
+    assert posted.status_code in (403, 410)
+    assert not ConsentEvent.objects.exists()
+    recent = tokens.make_token(
+        organization,
+        tokens.PREFERENCES,
+        {"e": "ada@example.com"},
+        issued_at=int(time.time()) - 179 * 24 * 3600,
+    )
+    assert browser.get(f"/preferences/p/{recent}/").status_code == 200
+
+
+def test_token_does_not_reveal_the_address(organization):
+    token = links.preference_token(organization, "ada.lovelace@example.com")
+    assert "ada" not in token.lower() and "example" not in token.lower()
+
+
+# Double opt-in.
+
+
+def confirmation_link(caplog) -> str:
+    messages = [r.getMessage() for r in caplog.records if r.name == "kaizen.preferences"]
+    assert messages, "no confirmation link was sent"
+    return urlparse(messages[-1].rsplit(" ", 1)[1]).path
+
+
+def test_double_opt_in_grants_email_only_after_confirmation(browser, organization, caplog):
+    organization.email_double_opt_in = True
+    organization.save()
+    caplog.set_level(logging.INFO, logger="kaizen.preferences")
+    path = person_path(organization)
+    response = submit(
+        browser, path, {"purpose_marketing_email": "on", "purpose_marketing_sms": "on"}
+    )
+    assert "done=confirm" in response["Location"]
+    assert states(organization) == {"marketing_sms": True}
+    page = browser.get(response["Location"]).content.decode()
+    assert "sent a confirmation link" in page and "Waiting for you to confirm" in page
+    assert EmailConfirmation.objects.get().confirmed_at is None
+
+    confirm_path = confirmation_link(caplog)
+    shown = browser.get(confirm_path)
+    assert "Confirm your subscription" in shown.content.decode()
+    assert "marketing_email" not in states(organization)  # a link scanner's GET grants nothing
+
+    confirmed = submit(browser, confirm_path, {})
+    assert confirmed.status_code == 200
+    assert "your address is confirmed" in confirmed.content.decode()
+    assert states(organization) == {"marketing_sms": True, "marketing_email": True}
+    event = ConsentEvent.objects.get(purpose__key="marketing_email")
+    assert (event.source, event.granted, event.notice.version) == (
+        "preference_center",
+        True,
+        "2026-01",
+    )
+    assert EmailConfirmation.objects.get().confirmed_at is not None
+    submit(browser, confirm_path, {})
+    assert ConsentEvent.objects.filter(purpose__key="marketing_email").count() == 1
+
+
+def test_confirmation_link_tampered_or_expired_grants_nothing(browser, organization):
+    stale = tokens.make_token(
+        organization,
+        tokens.EMAIL_CONFIRMATION,
+        {"e": "ada@example.com", "k": ["marketing_email"], "n": "2026-01", "r": "x"},
+        issued_at=int(time.time()) - 8 * 24 * 3600,
+    )
+    assert browser.get(f"/preferences/confirm/{stale}/").status_code == 410
+    assert browser.get(f"/preferences/confirm/{stale[:-4]}/").status_code == 400
+    assert not ConsentEvent.objects.exists()
+
+
+def test_without_double_opt_in_the_grant_counts_at_once(browser, organization):
+    submit(browser, person_path(organization), {"purpose_marketing_email": "on"})
+    assert states(organization)["marketing_email"] is True
+    assert not EmailConfirmation.objects.exists()
