@@ -604,3 +604,64 @@ def test_state_api_rejects_a_site_of_another_organization(api, organization, oth
     )
     assert response.status_code == 400
     assert "site" in response.json()
+
+
+# --- static/kaizen/gpp.js encodes the same bits ---------------------------------------------------
+
+JS_ENCODER = """
+const codec = require(process.argv[1]);
+let input = "";
+process.stdin.on("data", (chunk) => { input += chunk; });
+process.stdin.on("end", () => {
+  const answers = JSON.parse(input).map((c) => {
+    const options = { noticeGiven: c.notice_given, gpc: c.gpc, mspa: c.mspa };
+    const section = codec.usnatFromChoices(c.choices, options);
+    return {
+      gpp: codec.gppString(section),
+      us_privacy: codec.usPrivacyFromChoices(c.choices, options),
+      parsed: codec.subsections(section),
+    };
+  });
+  process.stdout.write(JSON.stringify(answers));
+});
+"""
+
+
+def test_browser_encoder_gives_the_same_strings_as_the_server_for_every_combination():
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("node") is None:
+        pytest.skip("node not installed: cannot run static/kaizen/gpp.js outside a browser")
+    script = Path(__file__).resolve().parents[2] / "static" / "kaizen" / "gpp.js"
+    cases = list(choice_combinations())
+    payload = [
+        {
+            "choices": choices,
+            "notice_given": notice,
+            "gpc": gpc,
+            "mspa": {
+                "mspa_covered_transaction": mspa.covered_transaction,
+                "mspa_opt_out_option_mode": mspa.opt_out_option_mode,
+                "mspa_service_provider_mode": mspa.service_provider_mode,
+            },
+        }
+        for choices, notice, gpc, mspa in cases
+    ]
+    completed = subprocess.run(
+        ["node", "-e", JS_ENCODER, str(script)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    answers = json.loads(completed.stdout)
+    for (choices, notice, gpc, mspa), answer in zip(cases, answers, strict=True):
+        usnat = gpp.usnat_from_choices(choices, notice_given=notice, gpc=gpc, mspa=mspa)
+        assert answer["gpp"] == gpp.gpp_string(usnat), (choices, notice, gpc, mspa)
+        assert answer["parsed"] == usnat.subsections()
+        expected_usp = gpp.us_privacy_from_choices(choices, notice_given=notice, gpc=gpc, mspa=mspa)
+        assert answer["us_privacy"] == expected_usp
