@@ -5,8 +5,15 @@ RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "yi", "ps", "dv", "ckb"})
 FALLBACK_LANGUAGE = "en"
 
 # Fields a site may override in the admin (BannerText) and the extra words the banner needs.
-OVERRIDABLE_FIELDS = ("title", "description", "accept_all", "reject_all", "preferences",
-                      "save_choices", "close")
+OVERRIDABLE_FIELDS = (
+    "title",
+    "description",
+    "accept_all",
+    "reject_all",
+    "preferences",
+    "save_choices",
+    "close",
+)
 
 DEFAULT_TEXTS: dict[str, dict[str, str]] = {
     "en": {

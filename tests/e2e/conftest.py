@@ -1,0 +1,128 @@
+"""Browser tests: a real Chromium driven by Playwright against pytest-django's live server.
+
+One browser per session, a fresh context (cookies, storage, cache) per test.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+# database access from the test body.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("KAIZEN_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+QUEUE_EMPTY = "() => !(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length"
+
+
+def chromium_missing_reason() -> str | None:
+    if not (CHROMIUM.exists() or shutil.which(str(CHROMIUM))):
+        return f"Chromium not found at {CHROMIUM}: install Debian's chromium (make browser)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright (python) is not installed"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def demo_site(live_server, settings):
+    """The seeded demo organization and site, callable from the live server's origin."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from consents.demo import seed_demo
+    from cookies.models import Site
+
+    seed_demo()
+    site = Site.objects.get(key="demo")
+    site.allowed_origins = f"{site.allowed_origins}\n{live_server.url}"
+    site.save()
+    site.url = f"{live_server.url}/demo/"
+    return site
+
+
+class PageProblems(list):
+    """Script errors and CSP violations seen by a page; tests assert it stays empty."""
+
+
+@pytest.fixture
+def open_page(browser, demo_site):
+    """open_page(**context_options) -> a page in a fresh context; errors are collected."""
+    contexts = []
+
+    def opener(init_script: str | None = None, **options):
+        context = browser.new_context(**options)
+        contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.problems = PageProblems()
+        page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                page.problems.append(f"console: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def stored_consent(page) -> dict:
+    cookie = next(c for c in page.context.cookies() if c["name"] == "kz_consent")
+    from urllib.parse import unquote
+
+    return json.loads(unquote(cookie["value"]))
+
+
+def cookie_names(page) -> set[str]:
+    return {c["name"] for c in page.context.cookies()}
+
+
+def wait_delivered(page) -> None:
+    page.wait_for_function(QUEUE_EMPTY)
+
+
+def ledger_for(page):
+    """The ledger events of the visitor this page's consent cookie names, oldest first."""
+    from consents.models import ConsentEvent, Organization
+    from consents.selectors import subject_by_identifier
+
+    organization = Organization.objects.get(slug="demo")
+    subject = subject_by_identifier(organization, "visitor_id", stored_consent(page)["id"])
+    if subject is None:
+        return []
+    return list(
+        ConsentEvent.objects.filter(subject=subject)
+        .select_related("purpose", "site")
+        .order_by("id")
+    )

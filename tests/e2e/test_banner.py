@@ -1,0 +1,279 @@
+"""The banner in a real browser, on the /demo/ page, against the live visitor API."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.e2e.conftest import cookie_names, ledger_for, stored_consent, wait_delivered
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+BANNER = ".kz-banner"
+PREFS = "dialog.kz-prefs"
+SAMPLE_COOKIES = {"demo_analytics", "demo_ads"}
+ALL_DENIED = {
+    "ad_storage": "denied",
+    "ad_user_data": "denied",
+    "ad_personalization": "denied",
+    "analytics_storage": "denied",
+    "functionality_storage": "denied",
+    "personalization_storage": "denied",
+    "security_storage": "denied",
+    "wait_for_update": 500,
+}
+# dataLayer as JSON: each entry's kind ([object Arguments] for gtag calls) and its items.
+DATA_LAYER = """() => window.dataLayer.map(e => ({
+  kind: Object.prototype.toString.call(e),
+  items: Array.from(e).map(x => x instanceof Date ? "<date>" : x)
+}))"""
+
+
+def banner_button(page, name):
+    return page.locator(BANNER).get_by_role("button", name=name, exact=True)
+
+
+def tab_to(page, locator, presses=40):
+    """Press Tab until `locator` has the focus, as a keyboard-only visitor would."""
+    handle = locator.element_handle()
+    for _ in range(presses):
+        if page.evaluate("el => document.activeElement === el", handle):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def test_first_visit_shows_the_banner_and_sets_no_sample_cookie(open_page, demo_site):
+    page = open_page()
+    hosts = set()
+    page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc))
+
+    page.goto(demo_site.url)
+
+    banner = page.get_by_role("dialog", name="Your privacy choices")
+    banner.wait_for()
+    for name in ("Accept all", "Reject all", "Preferences"):
+        assert banner_button(page, name).is_visible()
+    assert not cookie_names(page)  # not even the consent cookie before a choice
+    assert page.text_content("#analytics-status") == "blocked"
+    assert page.text_content("#advertising-status") == "blocked"
+    assert page.get_attribute("#ad-pixel", "src") is None
+    assert hosts == {urlsplit(demo_site.url).netloc}  # no third party before consent
+    assert page.problems == []
+
+
+def test_reject_all_runs_nothing_and_records_refusals(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+
+    banner_button(page, "Reject all").click()
+    wait_delivered(page)
+
+    assert page.locator(BANNER).is_hidden()
+    assert not SAMPLE_COOKIES & cookie_names(page)
+    assert page.evaluate("window.demoRuns") is None
+    events = ledger_for(page)
+    decided = {e.purpose.key: e.granted for e in events}
+    assert decided == {
+        "functional": False,
+        "analytics": False,
+        "advertising": False,
+        "sale_share": False,
+        "targeted_advertising": False,
+    }
+    assert {e.source for e in events} == {"banner"}
+    assert {e.site.key for e in events} == {"demo"}
+    assert {e.notice.version for e in events} == {"2026-01"}
+    page.reload()
+    page.wait_for_function("window.KaizenConsent.config !== null")
+    assert page.locator(BANNER).count() == 0 or page.locator(BANNER).is_hidden()
+    assert not SAMPLE_COOKIES & cookie_names(page)
+
+
+def test_accept_all_runs_both_scripts_and_a_returning_visitor_sees_no_banner(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+
+    banner_button(page, "Accept all").click()
+    page.wait_for_function("(window.demoRuns || []).length === 2")
+
+    assert page.evaluate("window.demoRuns") == ["analytics", "advertising"]  # document order
+    assert cookie_names(page) >= SAMPLE_COOKIES
+    assert page.get_attribute("#ad-pixel", "src") == "/demo/pixel.gif"
+    wait_delivered(page)
+    assert {e.purpose.key for e in ledger_for(page) if e.granted} >= {"analytics", "advertising"}
+    stored = stored_consent(page)
+    assert stored["c"]["analytics"] == 1 and stored["n"] == "2026-01" and stored["d"] == 1
+
+    page.reload()
+    page.wait_for_function("(window.demoRuns || []).length === 2")
+    page.wait_for_function("window.KaizenConsent.config !== null")
+    assert page.locator(BANNER).count() == 0
+    assert page.evaluate("window.KaizenConsent.get('analytics')") is True
+    assert page.get_by_role("button", name="Privacy choices").count() >= 1
+    assert page.problems == []
+
+
+def test_withdrawing_analytics_deletes_its_cookie_at_once(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    banner_button(page, "Accept all").click()
+    page.wait_for_function("document.cookie.includes('demo_analytics=')")
+
+    page.click("#open-preferences")
+    dialog = page.locator(PREFS)
+    dialog.wait_for()
+    analytics = dialog.get_by_role("switch", name="Analytics")
+    assert analytics.is_checked()
+    analytics.uncheck()
+    dialog.get_by_role("button", name="Save choices").click()
+
+    page.wait_for_function("!document.cookie.includes('demo_analytics=')")
+    assert "demo_ads" in cookie_names(page)
+    assert page.evaluate("window.KaizenConsent.get('analytics')") is False
+    wait_delivered(page)
+    last = [e for e in ledger_for(page) if e.purpose.key == "analytics"][-1]
+    assert last.granted is False and last.source == "banner"
+
+
+def test_gpc_opts_out_of_sale_and_sharing_and_says_so(open_page, demo_site):
+    page = open_page(
+        init_script=(
+            "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl',"
+            " {get: () => true, configurable: true});"
+        ),
+        extra_http_headers={"Sec-GPC": "1", "CF-IPCountry": "US-CA"},
+    )
+    page.goto(demo_site.url)
+    page.locator(BANNER).wait_for()
+    wait_delivered(page)
+
+    assert page.locator(f"{BANNER} .kz-gpc").inner_text().startswith("Opt-out request honored")
+    assert page.evaluate("window.KaizenConsent.get('sale_share')") is False
+    assert page.evaluate("window.KaizenConsent.get('targeted_advertising')") is False
+    gpc_events = {e.purpose.key: e for e in ledger_for(page) if e.source == "gpc"}
+    assert set(gpc_events) == {"sale_share", "targeted_advertising"}
+    assert not any(e.granted for e in gpc_events.values())
+    assert {e.jurisdiction for e in gpc_events.values()} == {"US-CA"}
+
+    banner_button(page, "Preferences").click()
+    toggle = page.locator(PREFS).get_by_role(
+        "switch", name="Sale or sharing of personal information"
+    )
+    assert toggle.is_disabled() and not toggle.is_checked()
+    page.locator(PREFS).get_by_role("button", name="Accept all").click()
+    wait_delivered(page)
+    assert page.evaluate("window.KaizenConsent.get('sale_share')") is False
+    assert page.evaluate("window.KaizenConsent.get('analytics')") is True
+    sale = [e for e in ledger_for(page) if e.purpose.key == "sale_share"]
+    assert [e.granted for e in sale] == [False, False]
+    assert sale[-1].source == "gpc"
+
+
+def test_keyboard_only_visitor_can_choose_and_focus_returns(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    page.locator(BANNER).wait_for()
+
+    # Focus moves into the banner when it opens.
+    assert page.evaluate("document.activeElement.closest('.kz-banner') !== null")
+    tab_to(page, banner_button(page, "Preferences"))
+    page.keyboard.press("Enter")
+    dialog = page.locator(PREFS)
+    dialog.wait_for()
+    assert page.evaluate("document.activeElement.closest('dialog.kz-prefs') !== null")
+
+    # Esc closes the second layer without deciding; focus goes back to Preferences.
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.querySelector('dialog.kz-prefs').open")
+    assert page.evaluate("document.activeElement.textContent") == "Preferences"
+    assert "kz_consent" not in cookie_names(page)
+
+    page.keyboard.press("Enter")
+    dialog.wait_for()
+    tab_to(page, dialog.get_by_role("switch", name="Analytics"))
+    page.keyboard.press("Space")
+    tab_to(page, dialog.get_by_role("button", name="Save choices"))
+    focus_style = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert focus_style != "none"  # visible focus indicator
+    page.keyboard.press("Enter")
+
+    page.wait_for_function("(window.demoRuns || []).length === 1")
+    assert page.evaluate("window.demoRuns") == ["analytics"]
+    assert "demo_ads" not in cookie_names(page)
+    assert page.locator(BANNER).is_hidden()
+    assert page.evaluate("document.activeElement.closest('.kz') === null")
+
+
+def test_consent_mode_default_comes_first_and_updates_follow_choices(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    page.locator(BANNER).wait_for()
+
+    first = page.evaluate(DATA_LAYER)
+    assert first[0] == {"kind": "[object Arguments]", "items": ["consent", "default", ALL_DENIED]}
+    assert [e["items"][0] for e in first[1:3]] == ["js", "config"]  # the page's tag follows
+    assert not any(
+        e["items"][:2] == ["consent", "update"]
+        and "granted" in {v for k, v in e["items"][2].items() if k != "security_storage"}
+        for e in first
+    )
+
+    banner_button(page, "Accept all").click()
+    after = page.evaluate(DATA_LAYER)
+    update = after[-1]
+    assert update["kind"] == "[object Arguments]"
+    assert update["items"][:2] == ["consent", "update"]
+    assert set(update["items"][2].values()) == {"granted"}
+    assert set(update["items"][2]) == set(ALL_DENIED) - {"wait_for_update"}
+
+    page.reload()
+    page.wait_for_function("window.KaizenConsent.config !== null")
+    reloaded = page.evaluate(DATA_LAYER)
+    assert reloaded[0]["items"][:2] == ["consent", "default"]
+    # The stored choice is re-issued at once, before the page's own tag configuration.
+    assert reloaded[1]["items"][:2] == ["consent", "update"]
+    assert reloaded[1]["items"][2]["analytics_storage"] == "granted"
+    assert reloaded[2]["items"][0] == "js"
+
+    page.click("#open-preferences")
+    page.locator(PREFS).get_by_role("button", name="Reject all").click()
+    last = page.evaluate(DATA_LAYER)[-1]["items"]
+    assert last[:2] == ["consent", "update"]
+    assert last[2]["ad_storage"] == "denied" and last[2]["analytics_storage"] == "denied"
+    assert last[2]["security_storage"] == "granted"
+
+
+def test_choice_made_while_the_api_is_down_is_kept_and_delivered_later(open_page, demo_site):
+    page = open_page()
+    page.route("**/api/v1/sites/demo/consents", lambda route: route.abort())
+    page.goto(demo_site.url)
+
+    banner_button(page, "Reject all").click()
+    page.wait_for_function("(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length === 1")
+
+    assert page.locator(BANNER).is_hidden()  # the choice applies at once
+    assert stored_consent(page)["c"]["analytics"] == 0
+    assert ledger_for(page) == []
+    queued = page.evaluate("JSON.parse(localStorage.getItem('kz_queue:demo'))[0]")
+
+    page.unroute("**/api/v1/sites/demo/consents")
+    page.reload()
+    wait_delivered(page)
+
+    events = ledger_for(page)
+    assert {e.purpose.key for e in events} >= {"analytics", "advertising"}
+    assert not any(e.granted for e in events)
+    assert {e.client_event_id for e in events} == {f"banner:demo:{queued['event_id']}"}
+    assert page.locator(BANNER).count() == 0
+
+
+def test_right_to_left_language_renders_rtl(open_page, demo_site):
+    page = open_page()
+    page.goto(f"{demo_site.url}?lang=ar")
+    banner = page.locator(BANNER)
+    banner.wait_for()
+
+    assert banner.get_attribute("dir") == "rtl"
+    assert banner.get_attribute("lang") == "ar"
+    assert banner_button(page, "قبول الكل").is_visible()
+    assert page.evaluate(f"getComputedStyle(document.querySelector('{BANNER}')).direction") == "rtl"
