@@ -276,9 +276,16 @@
     var gpc = detail.gpc === true || (detail.gpc == null && navigator.globalPrivacyControl === true);
     var choices = detail.choices || {};
     var options = { noticeGiven: !!config.notice, gpc: gpc, mspa: gppConfig };
-    fire("signalStatus", "not ready");
+    var us = config.jurisdiction_group === "us";
+    var nextString = us ? gppString(usnatFromChoices(choices, options)) : "";
+    var nextUsp = us ? usPrivacyFromChoices(choices, options) : "1---";
+    if (state.known && nextString === state.gppString && nextUsp === state.usPrivacy &&
+        !!gppConfig.us_privacy_enabled === state.usPrivacyEnabled) {
+      return;  // nothing changed: no events
+    }
     state.signalStatus = "not ready";
-    if (config.jurisdiction_group === "us") {
+    fire("signalStatus", "not ready");
+    if (us) {
       state.section = usnatFromChoices(choices, options);
       state.gppString = gppString(state.section);
       state.sectionList = [USNAT_ID];
@@ -381,8 +388,16 @@
   function onConsent(event) { update(event.detail || {}); }
   document.addEventListener("kaizen:consent-ready", onConsent);
   document.addEventListener("kaizen:consent-change", onConsent);
+  // The banner may have loaded first and already announced its choices.
   var banner = win.KaizenConsent;
-  if (banner && banner.config && typeof banner.getAll === "function" && banner.ready !== false) {
-    update({ choices: banner.getAll(), gpc: null, config: banner.config });
+  function fromBanner() {
+    if (banner.config && typeof banner.getAll === "function") {
+      update({ choices: banner.getAll(), gpc: null, config: banner.config });
+    }
+  }
+  if (banner && banner.ready && typeof banner.ready.then === "function") {
+    banner.ready.then(fromBanner);
+  } else if (banner) {
+    fromBanner();
   }
 })();

@@ -1,0 +1,376 @@
+"""The __gpp and __uspapi APIs of static/kaizen/gpp.js in a real Chromium.
+
+Pages are served by Playwright routes on a made-up publisher origin: the documented inline
+stub (read from docs/gpp.md, so the docs cannot drift), calls made before gpp.js loads, gpp.js
+itself, and a stand-in for the banner that dispatches its events. The last test runs the real
+banner against the live server.
+"""
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from consents import gpp
+from consents.gpp import MspaConfig
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ORIGIN = "http://publisher.test"
+US_CONFIG = {
+    "jurisdiction_group": "us",
+    "notice": {"version": "2026-01"},
+    "gpp": {
+        "us_privacy_enabled": True,
+        "mspa_covered_transaction": True,
+        "mspa_opt_out_option_mode": False,
+        "mspa_service_provider_mode": True,
+    },
+}
+US_MSPA = MspaConfig(covered_transaction=True, service_provider_mode=True)
+
+# Calls a tag makes before gpp.js arrives; each answer lands in window.calls.
+EARLY_CALLS = """
+<script>
+window.calls = [];
+__gpp("ping", function (data, ok) {
+  calls.push(["ping", data.cmpStatus, data.signalStatus, ok]);
+});
+__gpp("addEventListener", function (event, ok) {
+  calls.push(["event", event.eventName, event.data, event.pingData.cmpStatus,
+              event.pingData.signalStatus, event.pingData.gppString, event.listenerId]);
+});
+__gpp("hasSection", function (data, ok) { calls.push(["hasSection", data, ok]); }, "usnat");
+__uspapi("getUSPData", 1, function (data, ok) {
+  calls.push(["usp", data && data.uspString, ok]);
+});
+window.answeredBeforeLoad = calls.slice();
+</script>
+"""
+
+
+def documented_stub() -> str:
+    text = (ROOT / "docs" / "gpp.md").read_text()
+    match = re.search(r"<!-- kaizen-gpp-stub -->\s*```html\n(.*?)\n```", text, re.S)
+    assert match, "docs/gpp.md lost its stub snippet"
+    return "\n".join(line for line in match.group(1).splitlines() if "gpp.js" not in line)
+
+
+def page_html(*, early_calls: str = EARLY_CALLS) -> str:
+    return (
+        "<!doctype html><html><head><title>publisher</title>"
+        + documented_stub()
+        + early_calls
+        + '<script src="/static/kaizen/gpp.js"></script></head><body><h1>News</h1></body></html>'
+    )
+
+
+@pytest.fixture(scope="module")
+def gpp_chromium():
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright (python) is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def publisher_page(gpp_chromium):
+    """open(html=None, gpc=False) -> a page at the publisher origin with gpp.js served."""
+    contexts = []
+    script = (ROOT / "static" / "kaizen" / "gpp.js").read_text()
+
+    def open_page(html: str | None = None, *, gpc: bool = False):
+        context = gpp_chromium.new_context()
+        contexts.append(context)
+        if gpc:
+            context.add_init_script(
+                "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl',"
+                " {get: () => true});"
+            )
+        body = html or page_html()
+        context.route(
+            f"{ORIGIN}/static/kaizen/gpp.js",
+            lambda route: route.fulfill(body=script, content_type="application/javascript"),
+        )
+        context.route(
+            f"{ORIGIN}/",
+            lambda route: route.fulfill(body=body, content_type="text/html"),
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.goto(f"{ORIGIN}/")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def announce(page, name: str, choices: dict, config: dict = US_CONFIG, gpc=False) -> None:
+    """Do what banner.js does: expose KaizenConsent and fire kaizen:consent-<name>."""
+    page.evaluate(
+        """([name, choices, config, gpc]) => {
+            window.KaizenConsent = {getAll: () => choices, config: config};
+            document.dispatchEvent(new CustomEvent("kaizen:consent-" + name,
+                {detail: {choices: choices, gpc: gpc, config: config}}));
+        }""",
+        [name, choices, config, gpc],
+    )
+
+
+def call(page, command: str, parameter=None):
+    """__gpp(command, cb, parameter) -> [data, success], answered synchronously."""
+    return page.evaluate(
+        """([command, parameter]) => {
+            let answer = null;
+            __gpp(command, (data, ok) => { answer = [data, ok]; }, parameter);
+            return answer;
+        }""",
+        [command, parameter],
+    )
+
+
+def usp(page):
+    return page.evaluate(
+        "() => { let a = null; __uspapi('getUSPData', 1, (d, ok) => { a = [d, ok]; }); return a; }"
+    )
+
+
+def test_calls_made_before_gpp_js_loads_are_answered_in_order(publisher_page):
+    page = publisher_page()
+    assert page.evaluate("window.answeredBeforeLoad") == [["ping", "stub", "not ready", True]]
+    queued = page.evaluate("window.calls")
+    assert queued[1][:5] == ["event", "listenerRegistered", True, "loaded", "not ready"]
+    assert queued[2] == ["hasSection", None, True]
+    assert queued[3][:2] == ["event", "cmpStatus"] and queued[3][2] == "loaded"
+    assert len(queued) == 4  # __uspapi waits for the visitor's choices
+
+    choices = {"necessary": True, "sale_share": False, "targeted_advertising": True}
+    announce(page, "ready", choices)
+    expected = gpp.gpp_string(
+        gpp.usnat_from_choices(choices, notice_given=True, gpc=False, mspa=US_MSPA)
+    )
+    after = page.evaluate("window.calls")[4:]
+    assert [c[:3] for c in after] == [
+        ["event", "signalStatus", "not ready"],
+        ["event", "sectionChange", "usnat"],
+        ["event", "signalStatus", "ready"],
+        ["usp", "1YYY", True],
+    ]
+    assert after[2][5] == expected  # pingData of the last event carries the new string
+    assert page.errors == []
+
+
+def test_commands_answer_from_the_visitors_choices(publisher_page):
+    page = publisher_page()
+    choices = {"sale_share": False, "targeted_advertising": True}
+    announce(page, "ready", choices)
+    usnat = gpp.usnat_from_choices(choices, notice_given=True, gpc=False, mspa=US_MSPA)
+
+    ping, ok = call(page, "ping")
+    assert ok is True
+    assert ping["gppVersion"] == "1.1" and ping["cmpStatus"] == "loaded"
+    assert ping["signalStatus"] == "ready" and ping["supportedAPIs"] == ["7:usnat"]
+    assert ping["cmpId"] == 0 and ping["sectionList"] == [7]
+    assert ping["applicableSections"] == [7]
+    assert ping["gppString"] == gpp.gpp_string(usnat)
+
+    assert call(page, "hasSection", "usnat") == [True, True]
+    assert call(page, "hasSection", "usca") == [False, True]
+    assert call(page, "getSection", "usnat") == [usnat.subsections(), True]
+    assert call(page, "getField", "usnat.SaleOptOut") == [1, True]
+    assert call(page, "getField", "usnat.SharingOptOut") == [1, True]
+    assert call(page, "getField", "usnat.TargetedAdvertisingOptOut") == [2, True]
+    assert call(page, "getField", "usnat.MspaServiceProviderMode") == [1, True]
+    assert call(page, "getField", "usnat.Gpc") == [False, True]
+    assert call(page, "getField", "usnat.NoSuchField") == [None, True]
+    assert call(page, "getSection", "tcfeuv2") == [None, True]
+    assert call(page, "fetchEverything") == [None, False]
+    assert usp(page) == [{"version": 1, "uspString": "1YYY"}, True]
+    assert page.evaluate("document.cookie").count("usprivacy=1YYY") == 1
+    assert page.errors == []
+
+
+def test_a_change_fires_the_event_chain_and_removed_listeners_hear_nothing(publisher_page):
+    page = publisher_page()
+    announce(page, "ready", {"sale_share": True, "targeted_advertising": True})
+    page.evaluate(
+        """() => {
+            window.heard = {first: [], second: []};
+            __gpp("addEventListener", (e) => { heard.first.push([e.eventName, e.data]);
+                                               window.firstId = e.listenerId; });
+            __gpp("addEventListener", (e) => { heard.second.push([e.eventName, e.data]);
+                                               window.secondId = e.listenerId; });
+        }"""
+    )
+    assert call(page, "removeEventListener", page.evaluate("window.secondId")) == [True, True]
+    assert call(page, "removeEventListener", 9999) == [False, True]
+    announce(page, "change", {"sale_share": False, "targeted_advertising": False})
+    heard = page.evaluate("window.heard")
+    assert heard["first"] == [
+        ["listenerRegistered", True],
+        ["signalStatus", "not ready"],
+        ["sectionChange", "usnat"],
+        ["signalStatus", "ready"],
+    ]
+    assert heard["second"] == [["listenerRegistered", True]]
+    assert call(page, "getField", "usnat.TargetedAdvertisingOptOut") == [1, True]
+    announce(page, "change", {"sale_share": False, "targeted_advertising": False})
+    assert len(page.evaluate("window.heard.first")) == 4  # same choices: no new events
+
+
+def test_browser_gpc_signal_is_encoded_and_opts_out(publisher_page):
+    page = publisher_page(gpc=True)
+    announce(page, "ready", {"sale_share": True, "targeted_advertising": True}, gpc=None)
+    ping, _ = call(page, "ping")
+    assert ping["gppString"].endswith(".YA")
+    assert call(page, "getField", "usnat.Gpc") == [True, True]
+    assert call(page, "getField", "usnat.SaleOptOut") == [1, True]
+    assert usp(page)[0]["uspString"] == "1YYY"
+
+
+def test_outside_the_us_no_section_applies_and_us_privacy_can_be_off(publisher_page):
+    page = publisher_page()
+    config = {**US_CONFIG, "jurisdiction_group": "eu"}
+    announce(page, "ready", {"sale_share": False}, config=config)
+    ping, _ = call(page, "ping")
+    assert ping["sectionList"] == [] and ping["applicableSections"] == [-1]
+    assert ping["gppString"] == "" and ping["signalStatus"] == "ready"
+    assert call(page, "hasSection", "usnat") == [False, True]
+    assert usp(page) == [{"version": 1, "uspString": "1---"}, True]
+
+    off = {**US_CONFIG, "gpp": {**US_CONFIG["gpp"], "us_privacy_enabled": False}}
+    announce(page, "change", {"sale_share": False}, config=off)
+    assert usp(page) == [None, False]
+    assert "usprivacy=" not in page.evaluate("document.cookie")
+
+
+def test_frames_reach_both_apis_through_the_locator_frames(publisher_page):
+    page = publisher_page()
+    announce(page, "ready", {"sale_share": False})
+    assert page.evaluate("!!window.frames['__gppLocator'] && !!window.frames['__uspapiLocator']")
+    page.evaluate(
+        """() => {
+            const frame = document.createElement("iframe");
+            frame.name = "ad";
+            frame.srcdoc = `<script>
+              window.answers = [];
+              window.addEventListener("message", (event) => {
+                const data = typeof event.data === "string" ? JSON.parse(event.data) : event.data;
+                if (data.__gppReturn || data.__uspapiReturn) answers.push(data);
+              });
+              let target = window.parent;
+              while (!target.frames["__gppLocator"] && target !== window.top) {
+                target = target.parent;
+              }
+              target.postMessage({__gppCall: {command: "getField", parameter: "usnat.SaleOptOut",
+                                              version: "1.1", callId: "a1"}}, "*");
+              target.postMessage(JSON.stringify({__uspapiCall: {command: "getUSPData", version: 1,
+                                                                callId: "u1"}}), "*");
+            <\\/script>`;
+            document.body.appendChild(frame);
+        }"""
+    )
+    frame = page.wait_for_selector("iframe[name=ad]").content_frame()
+    frame.wait_for_function("window.answers && window.answers.length === 2")
+    answers = sorted(frame.evaluate("window.answers"), key=json.dumps)
+    assert {"__gppReturn": {"returnValue": 1, "success": True, "callId": "a1"}} in answers
+    assert {
+        "__uspapiReturn": {
+            "returnValue": {"version": 1, "uspString": "1YYY"},
+            "success": True,
+            "callId": "u1",
+        }
+    } in answers
+
+
+def test_with_the_real_banner_the_browser_string_matches_the_server_state(
+    gpp_chromium, live_server
+):
+    from consents.demo import seed_demo
+    from consents.selectors import consent_state_for_subject, subject_by_identifier
+    from cookies.models import Site
+
+    organization = seed_demo()
+    site = Site.objects.get(key="demo")
+    site.allowed_origins = f"{site.allowed_origins}\n{live_server.url}"
+    site.mspa_covered_transaction = True
+    site.mspa_opt_out_option_mode = True
+    site.us_privacy_enabled = True
+    site.save()
+    html = (
+        "<!doctype html><html lang='en'><head><title>shop</title>"
+        + documented_stub()
+        + EARLY_CALLS
+        + '<script src="/static/kaizen/gpp.js"></script>'
+        + '<script src="/static/kaizen/banner.js" data-site-key="demo"></script>'
+        + "</head><body><h1>Shop</h1></body></html>"
+    )
+    context = gpp_chromium.new_context(extra_http_headers={"CF-IPCountry": "US"})
+    try:
+        context.route(
+            f"{live_server.url}/gpp-page/",
+            lambda route: route.fulfill(body=html, content_type="text/html"),
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{live_server.url}/gpp-page/")
+        page.wait_for_function(
+            "() => { let s; __gpp('ping', (d) => { s = d.signalStatus; }); return s === 'ready'; }"
+        )
+        choices = page.evaluate("KaizenConsent.getAll()")
+        config = page.evaluate("KaizenConsent.config")
+        assert config["jurisdiction_group"] == "us"
+        mspa = MspaConfig.from_site(site)
+        expected = gpp.usnat_from_choices(
+            choices, notice_given=bool(config["notice"]), gpc=False, mspa=mspa
+        )
+        assert call(page, "ping")[0]["gppString"] == gpp.gpp_string(expected)
+        assert ["usp", "1YNY", True] in page.evaluate("window.calls")
+
+        page.evaluate("KaizenConsent.set({sale_share: false})")
+        page.wait_for_function(
+            "() => { let v; __gpp('getField', (d) => { v = d; }, 'usnat.SaleOptOut');"
+            " return v === 1; }"
+        )
+        page.wait_for_function(
+            "() => !(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length"
+        )
+        browser_string = call(page, "ping")[0]["gppString"]
+        visitor = next(c for c in context.cookies() if c["name"] == "kz_consent")
+        from urllib.parse import unquote
+
+        visitor_id = json.loads(unquote(visitor["value"]))["id"]
+        subject = subject_by_identifier(organization, "visitor_id", visitor_id)
+        decisions = consent_state_for_subject(organization, subject, "US")
+        server = gpp.signals_for_decisions(
+            organization=organization, decisions=decisions, jurisdiction="US", site=site
+        )
+        # The server leaves out the GPC sub-section (it cannot see the browser's signal).
+        assert server["gpp"] == browser_string.split(".")[0]
+        assert server["us_privacy"] == usp(page)[0]["uspString"] == "1YYY"
+    finally:
+        context.close()
