@@ -261,12 +261,25 @@ class SuppressionAdmin(OrganizationScopedAdmin):
 class WebhookEndpointAdmin(OrganizationScopedAdmin):
     list_display = ("url", "organization", "is_active", "created_at")
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            messages.warning(
+                request,
+                f"Signing secret of this endpoint (copy it now, it is not shown again): "
+                f"{obj.secret}",
+            )
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(OrganizationScopedAdmin):
     organization_path = "endpoint__organization"
     list_display = ("id", "endpoint", "event_id", "status", "attempts", "last_status_code", "next_attempt_at", "delivered_at")
     list_filter = ("status",)
+    readonly_fields = (
+        "endpoint", "event", "payload", "status", "attempts", "last_status_code", "last_error",
+        "next_attempt_at", "delivered_at", "created_at",
+    )
     actions = ("replay",)
 
     def has_add_permission(self, request):
@@ -276,5 +289,8 @@ class WebhookDeliveryAdmin(OrganizationScopedAdmin):
     def replay(self, request, queryset):
         from django.utils import timezone
 
-        count = queryset.update(status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now())
+        # A fresh set of attempts: a delivery that had given up is retried in full.
+        count = queryset.update(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+        )
         self.message_user(request, f"{count} deliveries queued again.")
