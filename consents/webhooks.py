@@ -1,0 +1,210 @@
+"""Deliver the webhook outbox: signed POSTs, retried with exponential backoff and jitter.
+
+`record_consent` writes WebhookDelivery rows in the consent transaction; this module sends them.
+A worker claims due rows by moving their `next_attempt_at` forward by a lease (rows locked with
+SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and claimed with a compare-and-set update on
+every database), then posts outside any transaction. A worker that dies mid-delivery leaves the
+row pending; once the lease runs out another worker sends it again. Delivery is therefore at
+least once: receivers dedupe on the `Kaizen-Delivery` header (or `delivery_id` in the body).
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from consents.models import WebhookDelivery
+
+logger = logging.getLogger("kaizen.webhooks")
+
+SIGNATURE_HEADER = "Kaizen-Signature"
+DELIVERY_HEADER = "Kaizen-Delivery"
+EVENT_HEADER = "Kaizen-Event"
+ATTEMPT_HEADER = "Kaizen-Attempt"
+USER_AGENT = "Kaizenify-Consent-Webhooks/1"
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard we try. The defaults give up after about four and a half hours."""
+
+    base_seconds: float = 30.0
+    max_delay_seconds: float = 3600.0
+    max_attempts: int = 10
+    timeout_seconds: float = 10.0
+    lease_seconds: float = 70.0
+
+    @classmethod
+    def from_settings(cls, **overrides) -> "RetryPolicy":
+        configured = getattr(settings, "KAIZEN_WEBHOOKS", {})
+        values = {**configured, **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(**values)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 (hex) over `<timestamp>.<body>` with the endpoint's secret."""
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+
+
+def verify_signature(
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance_seconds: int = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What a receiver does: recompute the signature and refuse stale timestamps (replays)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(parts.get("v1", ""), signature(secret, timestamp, body))
+
+
+def backoff_delay(attempts: int, policy: RetryPolicy, rng: random.Random | None = None) -> float:
+    """Seconds before the next try after `attempts` failures: doubling, capped, with jitter
+    (a random point in the upper half) so receivers coming back are not hit all at once."""
+    ceiling = min(policy.max_delay_seconds, policy.base_seconds * 2 ** max(attempts - 1, 0))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def delivery_body(delivery: WebhookDelivery) -> bytes:
+    return json.dumps(
+        {**delivery.payload, "delivery_id": delivery.pk}, separators=(",", ":"), sort_keys=True
+    ).encode()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer we count as a failure, not something to follow
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | None, str]:
+    """POST once; return (HTTP status or None, error text or "")."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, f"{type(exc).__name__}: {reason}"[:500]
+
+
+def claim_due(policy: RetryPolicy, limit: int) -> list[WebhookDelivery]:
+    """Take up to `limit` due deliveries for this worker by moving them past a lease."""
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=policy.lease_seconds)
+    with transaction.atomic():
+        due = WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        claimed = []
+        for delivery in due[:limit]:
+            # Compare-and-set: another worker that claimed the row first moved next_attempt_at.
+            won = WebhookDelivery.objects.filter(
+                pk=delivery.pk,
+                status=WebhookDelivery.Status.PENDING,
+                next_attempt_at=delivery.next_attempt_at,
+            ).update(next_attempt_at=lease_until)
+            if won:
+                claimed.append(delivery)
+    return claimed
+
+
+def deliver(delivery: WebhookDelivery, policy: RetryPolicy) -> str:
+    """Send one claimed delivery and record the outcome; return the new status."""
+    endpoint = delivery.endpoint
+    attempt = delivery.attempts + 1
+    if not endpoint.is_active:
+        status_code, error = None, "endpoint is disabled"
+    else:
+        body = delivery_body(delivery)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            DELIVERY_HEADER: str(delivery.pk),
+            EVENT_HEADER: str(delivery.payload.get("type", "consent.changed")),
+            ATTEMPT_HEADER: str(attempt),
+            SIGNATURE_HEADER: signature_header(endpoint.secret, int(time.time()), body),
+        }
+        status_code, error = post(endpoint.url, body, headers, policy.timeout_seconds)
+    now = timezone.now()
+    changes = {"attempts": attempt, "last_status_code": status_code}
+    if status_code is not None and 200 <= status_code < 300:
+        changes.update(status=WebhookDelivery.Status.DELIVERED, delivered_at=now, last_error="")
+    elif attempt >= policy.max_attempts or not endpoint.is_active:
+        changes.update(status=WebhookDelivery.Status.FAILED, last_error=error[:500])
+        logger.warning(
+            "webhook delivery %s failed for good after %s attempts: %s", delivery.pk, attempt, error
+        )
+    else:
+        delay = timedelta(seconds=backoff_delay(attempt, policy))
+        changes.update(next_attempt_at=now + delay, last_error=error[:500])
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
+    return changes.get("status", WebhookDelivery.Status.PENDING)
+
+
+@dataclass
+class DeliveryStats:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    by_status: dict = field(default_factory=dict)
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retrying + self.failed
+
+    def count(self, status: str) -> None:
+        if status == WebhookDelivery.Status.DELIVERED:
+            self.delivered += 1
+        elif status == WebhookDelivery.Status.FAILED:
+            self.failed += 1
+        else:
+            self.retrying += 1
+
+
+def deliver_due(
+    policy: RetryPolicy | None = None, *, batch_size: int = 20, should_stop=lambda: False
+) -> DeliveryStats:
+    """Deliver everything due now (including retries that fall due meanwhile)."""
+    policy = policy or RetryPolicy.from_settings()
+    stats = DeliveryStats()
+    while not should_stop():
+        claimed = claim_due(policy, batch_size)
+        if not claimed:
+            break
+        for delivery in (
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed])
+            .select_related("endpoint")
+            .order_by("next_attempt_at", "id")
+        ):
+            stats.count(deliver(delivery, policy))
+    return stats

@@ -1,0 +1,286 @@
+"""Webhook delivery: signed, retried with backoff, never lost across a worker restart."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from consents import webhooks
+from consents.models import WebhookDelivery
+from consents.services import record_consent
+from tests.factories import UserFactory, WebhookEndpointFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Receiver:
+    """A real HTTP receiver in a thread. It verifies every signature, and answers 500 to the
+    first `failures` attempts of each delivery id, then 200 (after `delay` seconds)."""
+
+    def __init__(self, secret: str, failures: int = 0, delay: float = 0.0):
+        self.secret = secret
+        self.failures = failures
+        self.delay = delay
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                delivery_id = self.headers.get(webhooks.DELIVERY_HEADER)
+                verified = webhooks.verify_signature(
+                    receiver.secret, self.headers.get(webhooks.SIGNATURE_HEADER, ""), body
+                )
+                with receiver.lock:
+                    seen = sum(1 for r in receiver.requests if r["id"] == delivery_id)
+                    fail = seen < receiver.failures or not verified
+                    receiver.requests.append(
+                        {
+                            "id": delivery_id,
+                            "verified": verified,
+                            "body": json.loads(body),
+                            "status": 500 if fail else 200,
+                            "attempt": self.headers.get(webhooks.ATTEMPT_HEADER),
+                        }
+                    )
+                if not fail and receiver.delay:
+                    time.sleep(receiver.delay)
+                self.send_response(500 if fail else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def accepted_ids(self) -> set[str]:
+        with self.lock:
+            return {r["id"] for r in self.requests if r["status"] == 200}
+
+
+def consent_change(organization, email="ada@example.com", granted=True):
+    return record_consent(
+        organization=organization,
+        identifiers={"email": email},
+        choices={"marketing_email": granted},
+        source="api",
+        actor="test",
+    )
+
+
+# Signatures and backoff.
+
+
+def test_signature_covers_timestamp_and_body():
+    body = b'{"a":1}'
+    now = int(time.time())
+    header = webhooks.signature_header("s3cret", now, body)
+    assert header.startswith(f"t={now},v1=")
+    assert webhooks.verify_signature("s3cret", header, body)
+    assert not webhooks.verify_signature("s3cret", header, b'{"a":2}')
+    assert not webhooks.verify_signature("other", header, body)
+    stale = webhooks.signature_header("s3cret", now - 3600, body)
+    assert not webhooks.verify_signature("s3cret", stale, body)
+    assert not webhooks.verify_signature("s3cret", "garbage", body)
+
+
+def test_backoff_doubles_with_jitter_up_to_a_cap():
+    policy = webhooks.RetryPolicy(base_seconds=30, max_delay_seconds=3600)
+    rng = random.Random(7)
+    for attempts, ceiling in [(1, 30), (2, 60), (3, 120), (6, 960), (8, 3600), (20, 3600)]:
+        delays = [webhooks.backoff_delay(attempts, policy, rng) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1  # jittered, not all the same
+
+
+# Delivery in process.
+
+
+def test_delivery_is_signed_retried_after_failures_and_then_marked_delivered(organization):
+    endpoint = WebhookEndpointFactory(organization=organization)
+    consent_change(organization)
+    delivery = WebhookDelivery.objects.get()
+    with Receiver(endpoint.secret, failures=2) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        stats = webhooks.deliver_due()
+        delivery.refresh_from_db()
+        assert (stats.retrying, delivery.status, delivery.attempts) == (1, "pending", 1)
+        assert delivery.last_status_code == 500
+        wait = delivery.next_attempt_at - timezone.now()
+        assert timedelta(seconds=10) < wait <= timedelta(seconds=30)
+        assert webhooks.deliver_due().attempted == 0  # not due yet
+
+        for _ in range(2):  # let the backoff pass
+            WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+            webhooks.deliver_due()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 3, 200)
+    assert [r["status"] for r in receiver.requests] == [500, 500, 200]
+    assert all(r["verified"] for r in receiver.requests)
+    assert {r["id"] for r in receiver.requests} == {str(delivery.pk)}
+    assert [r["attempt"] for r in receiver.requests] == ["1", "2", "3"]
+    body = receiver.requests[-1]["body"]
+    assert body["type"] == "consent.changed"
+    assert (body["purpose"], body["granted"], body["delivery_id"]) == (
+        "marketing_email",
+        True,
+        delivery.pk,
+    )
+
+
+def test_gives_up_after_max_attempts_and_admin_replay_delivers(organization, client):
+    endpoint = WebhookEndpointFactory(organization=organization)
+    consent_change(organization)
+    policy = webhooks.RetryPolicy(base_seconds=0, max_attempts=3)
+    with Receiver(endpoint.secret, failures=3) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        webhooks.deliver_due(policy)
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("failed", 3)
+        assert "HTTP 500" in delivery.last_error
+
+        client.force_login(UserFactory(is_superuser=True))
+        response = client.post(
+            "/admin/consents/webhookdelivery/",
+            {"action": "replay", "_selected_action": [delivery.pk]},
+        )
+        assert response.status_code == 302
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("pending", 0)
+        webhooks.deliver_due(policy)
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert len(receiver.requests) == 4
+
+
+def test_unreachable_receiver_keeps_the_delivery_pending(organization):
+    WebhookEndpointFactory(organization=organization, url="http://127.0.0.1:9/hook")
+    consent_change(organization)
+    webhooks.deliver_due(webhooks.RetryPolicy(timeout_seconds=2))
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
+    assert delivery.last_error
+
+
+def test_command_once_delivers_what_is_due(organization):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    endpoint = WebhookEndpointFactory(organization=organization)
+    consent_change(organization)
+    consent_change(organization, granted=False)
+    with Receiver(endpoint.secret) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        out = StringIO()
+        call_command("deliver_webhooks", "--once", stdout=out)
+    assert "delivered 2" in out.getvalue()
+    assert len(receiver.accepted_ids()) == 2
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+# Worker processes: a restart loses nothing.
+
+
+def start_worker(database_url: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "1"}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "deliver_webhooks",
+            "--retry-base-seconds",
+            "0.2",
+            "--lease-seconds",
+            "3",
+            "--timeout-seconds",
+            "2",
+            "--idle-seconds",
+            "0.2",
+            "--batch-size",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_no_delivery_is_lost_when_a_worker_is_killed_and_others_take_over(organization):
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    endpoint = WebhookEndpointFactory(organization=organization)
+    for i in range(40):
+        consent_change(organization, email=f"p{i}@example.com")
+    expected = {str(pk) for pk in WebhookDelivery.objects.values_list("pk", flat=True)}
+    assert len(expected) == 40
+    with Receiver(endpoint.secret, failures=1, delay=0.05) as receiver:
+        WebhookEndpointFactory._meta.model.objects.filter(pk=endpoint.pk).update(url=receiver.url)
+        first = start_worker(database_url)
+        assert wait_for(lambda: len(receiver.accepted_ids()) >= 8, 60)
+        first.send_signal(signal.SIGKILL)  # mid-run, no chance to clean up
+        first.wait(10)
+        assert len(receiver.accepted_ids()) < 40
+
+        others = [start_worker(database_url), start_worker(database_url)]
+        try:
+            assert wait_for(lambda: receiver.accepted_ids() >= expected, 90)
+            assert wait_for(
+                lambda: not WebhookDelivery.objects.exclude(status="delivered").exists(), 30
+            )
+        finally:
+            for worker in others:
+                worker.send_signal(signal.SIGTERM)
+            exit_codes = [worker.wait(20) for worker in others]
+    assert exit_codes == [0, 0]
+    assert receiver.accepted_ids() == expected
+    assert all(r["verified"] for r in receiver.requests)
+    duplicates = sum(
+        n - 1 for n in Counter(r["id"] for r in receiver.requests if r["status"] == 200).values()
+    )
+    print(
+        f"webhooks: 40 deliveries, {len(receiver.requests)} requests, "
+        f"{duplicates} duplicate successful deliveries (deduped by {webhooks.DELIVERY_HEADER})"
+    )
