@@ -25,7 +25,9 @@ def install_reference() -> None:
     reason = reference_available()
     if reason:
         pytest.skip(f"IAB reference library needs node and npm: {reason}")
-    if not (HERE / "node_modules" / "@iabgpp" / "cmpapi" / "package.json").exists():
+    pinned = json.loads((HERE / "package.json").read_text())["dependencies"]["@iabgpp/cmpapi"]
+    installed = HERE / "node_modules" / "@iabgpp" / "cmpapi" / "package.json"
+    if not installed.exists() or json.loads(installed.read_text())["version"] != pinned:
         subprocess.run(
             ["npm", "install", "--no-audit", "--no-fund"],
             cwd=HERE,
