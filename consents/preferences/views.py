@@ -36,7 +36,7 @@ def link_problem(request: HttpRequest, status: int, title: str, message: str) ->
         {"title": title, "message": message},
         status=status,
     )
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -63,7 +63,7 @@ def expired_link(request: HttpRequest) -> HttpResponse:
 def private_page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
     """Render a page that shows one person's choices: never cached, never leaks its URL."""
     response = render(request, template, context)
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

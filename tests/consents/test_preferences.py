@@ -160,7 +160,7 @@ def test_person_page_lists_channels_topics_and_transactional(browser, organizati
     assert "Unsubscribe from all marketing" in page
     assert "version 2026-01" in page
     assert response["Cache-Control"].startswith("max-age=0")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_person_changes_channels_and_topics(browser, organization, topics):
