@@ -4,7 +4,7 @@
  *
  * Load it after the inline stub (docs/gpp.md) and next to banner.js. It reads the visitor's
  * choices from the banner's `kaizen:consent-ready` / `kaizen:consent-change` events and encodes
- * exactly the bits consents/gpp.py encodes on the server.
+ * exactly the bits consents/gpp/ encodes on the server.
  */
 (function () {
   "use strict";
@@ -23,7 +23,7 @@
     "MspaCoveredTransaction", "MspaOptOutOptionMode", "MspaServiceProviderMode"
   ]);
 
-  // ---- codec: the same bits as consents/gpp.py -------------------------------------------
+  // ---- codec: the same bits as consents/gpp/ ----------------------------------------------
 
   function intBits(value, width) {
     var bits = value.toString(2);
