@@ -1,6 +1,7 @@
 """Browser tests: a real Chromium driven by Playwright against pytest-django's live server.
 
-One browser per session, a fresh context (cookies, storage, cache) per test.
+One browser per test module (only one sync Playwright may run in a thread at a time, and other
+modules may start their own), a fresh context (cookies, storage, cache) per test.
 """
 
 import json
@@ -36,7 +37,7 @@ def chromium_missing_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     reason = chromium_missing_reason()
     if reason:
