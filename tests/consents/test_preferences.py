@@ -14,7 +14,7 @@ from consents import selectors
 from consents.models import ConsentEvent, ConsentState, EmailConfirmation
 from consents.preferences import links, tokens
 from consents.services import record_consent
-from tests.factories import PurposeFactory, SiteFactory
+from tests.factories import BannerTextFactory, PurposeFactory, SiteFactory
 
 VISITOR = "visitor-0123456789abcdef"
 
@@ -83,12 +83,29 @@ def test_visitor_page_shows_the_banner_choices_of_this_browser(browser, organiza
     )
     browser.cookies["kz_consent"] = banner_cookie(VISITOR)
     page = browser.get("/preferences/shop/").content.decode()
-    assert "Cookie preferences for Acme Shop" in page
+    assert "<h1>Privacy preferences</h1>" in page and "Acme Shop" in page
     assert re.search(r'name="purpose_analytics" checked', page)
     assert re.search(r'name="purpose_advertising" aria', page)
     assert "Always on" in page
     assert "version 2026-01" in page
     assert "<script" not in page and "style=" not in page
+
+
+def test_visitor_page_speaks_the_banner_language_with_the_site_words(browser, organization, site):
+    BannerTextFactory(
+        site=site,
+        language="de",
+        purpose_names={"analytics": "Statistik"},
+        purpose_descriptions={"analytics": "Zählt Besuche."},
+    )
+    page = browser.get("/preferences/shop/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9,en;q=0.5")
+    text = page.content.decode()
+    assert '<html lang="de">' in text
+    assert "<h1>Datenschutz-Einstellungen</h1>" in text
+    assert ">Statistik</label>" in text and "Zählt Besuche." in text
+    assert "Immer aktiv" in text and "Auswahl speichern" in text
+    rtl = browser.get("/preferences/shop/?lang=ar").content.decode()
+    assert '<html lang="ar" dir="rtl">' in rtl
 
 
 def test_visitor_changes_choices_without_javascript(browser, organization, site):

@@ -107,7 +107,7 @@ def test_visitor_changes_cookie_choices(new_page, demo, javascript):
     analytics.focus()
     page.keyboard.press("Space")  # keyboard alone is enough
     advertising.check()
-    page.get_by_role("button", name="Save my choices").click()
+    page.get_by_role("button", name="Save choices").click()
     page.get_by_text("Your choices were saved.").wait_for()
 
     assert states_of(demo, "visitor_id", VISITOR) == {

@@ -1,0 +1,95 @@
+"""What every preference page shares: the error pages and private-page headers."""
+
+from dataclasses import dataclass
+
+from django.forms import BoundField
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from consents.models import ConsentMode, Purpose
+from consents.preferences.forms import PurposeChoicesForm
+from consents.selectors import PurposeDecision
+
+METHODS = require_http_methods(["GET", "HEAD", "POST"])
+
+
+def link_problem(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    response = render(
+        request,
+        "preferences/link_problem.html",
+        {"title": title, "message": message},
+        status=status,
+    )
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def invalid_link(request: HttpRequest) -> HttpResponse:
+    return link_problem(
+        request,
+        400,
+        _("This link is not valid"),
+        _(
+            "The link may have been copied incompletely or altered. Nothing was changed. "
+            "Use the link from the most recent message you received from us."
+        ),
+    )
+
+
+def expired_link(request: HttpRequest) -> HttpResponse:
+    return link_problem(
+        request,
+        410,
+        _("This link has expired"),
+        _(
+            "For your protection these links work for a limited time. Nothing was changed. "
+            "Use the link in a more recent message from us."
+        ),
+    )
+
+
+def private_page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    """Render a page that shows one person's choices: never cached, never leaks its URL."""
+    response = render(request, template, context)
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def is_always_on(purpose: Purpose) -> bool:
+    return {purpose.mode_eu, purpose.mode_us, purpose.mode_other} == {ConsentMode.ALWAYS_ON}
+
+
+@dataclass
+class ChoiceRow:
+    """One checkbox as a page shows it: the words, the box, and what is on record."""
+
+    purpose: Purpose
+    field: BoundField
+    decision: PurposeDecision | None
+    label: str
+    description: str
+    pending: bool = False
+
+
+def choice_rows(
+    form: PurposeChoicesForm,
+    decisions: dict[str, PurposeDecision],
+    *,
+    labels: dict[str, str] | None = None,
+    descriptions: dict[str, str] | None = None,
+    pending: set[str] = frozenset(),
+) -> list[ChoiceRow]:
+    labels, descriptions = labels or {}, descriptions or {}
+    return [
+        ChoiceRow(
+            purpose=purpose,
+            field=field,
+            decision=decisions.get(purpose.key),
+            label=labels.get(purpose.key) or purpose.name,
+            description=descriptions.get(purpose.key) or purpose.description,
+            pending=purpose.key in pending,
+        )
+        for purpose, field in form.rows()
+    ]

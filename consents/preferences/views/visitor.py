@@ -1,0 +1,109 @@
+"""Visitor page: the cookie choices of one browser on one site, in the banner's words."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import translation
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+
+from consents import selectors
+from consents.models import Purpose
+from consents.preferences import choices, visitors
+from consents.preferences.forms import PurposeChoicesForm
+from consents.preferences.views.pages import METHODS, choice_rows, is_always_on, private_page
+from cookies import selectors as site_selectors
+from cookies.models import Site
+from cookies.texts import OVERRIDABLE_FIELDS, default_texts, is_right_to_left
+
+
+def _requested_language(request: HttpRequest) -> str:
+    """`?lang=` (the banner passes its language), else the first Accept-Language tag."""
+    explicit = request.GET.get("lang", "")
+    if explicit:
+        return explicit
+    first = request.headers.get("Accept-Language", "").split(",")[0]
+    return first.split(";")[0].strip()
+
+
+def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
+    """The banner's texts for `language` (site overrides first), purpose names, descriptions,
+    and whether the language is written right to left."""
+    words = default_texts(language)
+    names, descriptions = {}, {}
+    override = site.texts.filter(language=language).first()
+    if override is not None:
+        words.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
+        names = override.purpose_names or {}
+        descriptions = override.purpose_descriptions or {}
+    rtl = is_right_to_left(language) or bool(override and override.right_to_left)
+    return words, names, descriptions, rtl
+
+
+@never_cache
+@METHODS
+def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
+    site = get_object_or_404(Site.objects.select_related("organization"), key=site_key)
+    organization = site.organization
+    purposes = list(site.purposes.filter(kind=Purpose.Kind.COOKIE_CATEGORY)) or list(
+        organization.purposes.filter(kind=Purpose.Kind.COOKIE_CATEGORY)
+    )
+    language = site_selectors.banner_language(site, _requested_language(request))
+    jurisdiction = site_selectors.site_jurisdiction(site, request.headers)
+    visitor_id = visitors.visitor_id_from_request(request)
+    known = visitor_id is not None
+    visitor_id = visitor_id or visitors.new_visitor_id()
+    subject = (
+        selectors.subject_by_identifier(organization, "visitor_id", visitor_id) if known else None
+    )
+    decisions = choices.decisions_by_key(organization, subject, jurisdiction)
+    allowed = {key: d.allowed for key, d in decisions.items()}
+    notice = site_selectors.current_notice(site, language)
+    form = PurposeChoicesForm(
+        request.POST if request.method == "POST" else None,
+        purposes=[p for p in purposes if not is_always_on(p)],
+        allowed=allowed,
+    )
+    if request.method == "POST" and form.is_valid():
+        choices.record_choices(
+            request=request,
+            organization=organization,
+            identifiers={"visitor_id": visitor_id},
+            choices=choices.changed_choices(decisions, form.wanted()),
+            source="preference_center",
+            notice=notice,
+            jurisdiction=jurisdiction,
+            site=site,
+        )
+        query = urlencode({"visitor": visitor_id, "lang": language, "done": "saved"})
+        response = redirect(f"{request.path}?{query}")
+        visitors.remember_visitor(request, response, visitor_id)
+        return response
+    words, names, descriptions, rtl = banner_words(site, language)
+    with translation.override(language):
+        response = private_page(
+            request,
+            "preferences/visitor.html",
+            {
+                "site": site,
+                "organization": organization,
+                "words": words,
+                "rtl": rtl,
+                "always_on": [
+                    {
+                        "purpose": p,
+                        "label": names.get(p.key) or p.name,
+                        "description": descriptions.get(p.key) or p.description,
+                    }
+                    for p in purposes
+                    if is_always_on(p)
+                ],
+                "rows": choice_rows(form, decisions, labels=names, descriptions=descriptions),
+                "notice": notice,
+                "visitor_id": visitor_id,
+                "language": language,
+                "known_visitor": known,
+                "saved": request.GET.get("done") == "saved",
+            },
+        )
+    visitors.remember_visitor(request, response, visitor_id)
+    return response
