@@ -147,3 +147,14 @@ def test_gpc_json_declares_support(client, db):
     body = response.json()
     assert body["gpc"] is True
     assert date.fromisoformat(body["lastUpdate"]) <= date.today()
+
+
+def test_public_pages_are_rate_limited_per_address(browser, organization, settings):
+    settings.KAIZEN_RATE_LIMITS = {**settings.KAIZEN_RATE_LIMITS, "public_ip": (3, 60)}
+    for _ in range(3):
+        assert browser.get("/privacy-choices/acme/", HTTP_SEC_GPC="1").status_code == 200
+    subjects = organization.subjects.count()
+    limited = browser.get("/privacy-choices/acme/", HTTP_SEC_GPC="1")
+    assert limited.status_code == 429
+    assert int(limited["Retry-After"]) >= 1
+    assert organization.subjects.count() == subjects

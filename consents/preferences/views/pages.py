@@ -1,6 +1,7 @@
 """What every preference page shares: the error pages and private-page headers."""
 
 from dataclasses import dataclass
+from functools import wraps
 
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse
@@ -8,11 +9,28 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from consent_platform.ratelimit import client_ip, hit, retry_after
 from consents.models import ConsentMode, Purpose
 from consents.preferences.forms import PurposeChoicesForm
 from consents.selectors import PurposeDecision
 
 METHODS = require_http_methods(["GET", "HEAD", "POST"])
+
+
+def rate_limited(view):
+    """Answer 429 past the per-IP limit of public pages: these pages create subjects."""
+
+    @wraps(view)
+    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not hit("public_ip", client_ip(request)):
+            response = link_problem(
+                request, 429, _("Too many requests"), _("Wait a minute, then try again.")
+            )
+            response["Retry-After"] = str(retry_after("public_ip"))
+            return response
+        return view(request, *args, **kwargs)
+
+    return limited
 
 
 def link_problem(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:

@@ -17,6 +17,7 @@ from consents.preferences.views.pages import (
     expired_link,
     invalid_link,
     private_page,
+    rate_limited,
 )
 from consents.services import ConsentValidationError
 
@@ -34,6 +35,7 @@ def _mask_email(email: str) -> str:
 
 
 @never_cache
+@rate_limited
 @METHODS
 def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -105,6 +107,7 @@ def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
+@rate_limited
 @METHODS
 def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button (link scanners must not confirm); POST records the grant."""

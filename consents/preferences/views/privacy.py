@@ -13,7 +13,7 @@ from consents.jurisdiction import jurisdiction_group
 from consents.models import Organization
 from consents.preferences import choices, visitors
 from consents.preferences.forms import PurposeChoicesForm
-from consents.preferences.views.pages import METHODS, choice_rows, private_page
+from consents.preferences.views.pages import METHODS, choice_rows, private_page, rate_limited
 
 # When the platform's own pages last changed how they treat GPC (served in gpc.json).
 GPC_LAST_UPDATE = "2026-11-27"
@@ -58,6 +58,7 @@ def _apply_gpc(request, organization, visitor_id, decisions, purposes, notice, j
 
 
 @never_cache
+@rate_limited
 @METHODS
 def privacy_choices(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_object_or_404(Organization, slug=org_slug)

@@ -10,7 +10,13 @@ from consents import selectors
 from consents.models import Purpose
 from consents.preferences import choices, visitors
 from consents.preferences.forms import PurposeChoicesForm
-from consents.preferences.views.pages import METHODS, choice_rows, is_always_on, private_page
+from consents.preferences.views.pages import (
+    METHODS,
+    choice_rows,
+    is_always_on,
+    private_page,
+    rate_limited,
+)
 from cookies import selectors as site_selectors
 from cookies.models import Site
 from cookies.texts import OVERRIDABLE_FIELDS, default_texts, is_right_to_left
@@ -40,6 +46,7 @@ def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
 
 
 @never_cache
+@rate_limited
 @METHODS
 def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.select_related("organization"), key=site_key)
