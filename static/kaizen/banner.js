@@ -427,11 +427,25 @@
     if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", fn); else fn();
   }
 
+  // Blocked elements inserted later (single-page apps) are handled as they arrive.
+  function watch() {
+    if (ui.watching || !w.MutationObserver) return;
+    ui.watching = new MutationObserver(function (records) {
+      if (records.some(function (r) {
+        return [].some.call(r.addedNodes, function (n) {
+          return n.nodeType === 1 && (n.hasAttribute("data-consent") || !!n.querySelector("[data-consent]"));
+        });
+      })) activate();
+    });
+    ui.watching.observe(d.documentElement, { childList: true, subtree: true });
+  }
+
   function start() {
     applyGpc();
     whenDom(function () {
       addStylesheet();
       apply(false);
+      watch();
       w.KaizenConsent.config = cfg;
       if (needsPrompt()) showBanner(); else showFab();
     });
@@ -476,7 +490,7 @@
     whenDom(function () {
       [ui.banner, ui.prefs, ui.fab].forEach(function (e) { if (e) e.remove(); });
       var wasOpen = ui.banner && !ui.banner.hidden;
-      ui = {};
+      ui = { watching: ui.watching };
       applyGpc();
       apply(false);
       if (wasOpen || needsPrompt()) showBanner(); else showFab();
