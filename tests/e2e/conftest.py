@@ -7,6 +7,7 @@ modules may start their own), a fresh context (cookies, storage, cache) per test
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-QUEUE_EMPTY = "() => !(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length"
+QUEUE_EMPTY = "!(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length"
 
 
 def chromium_missing_reason() -> str | None:
@@ -109,8 +110,20 @@ def cookie_names(page) -> set[str]:
     return {c["name"] for c in page.context.cookies()}
 
 
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll a JavaScript expression until it is truthy.
+
+    Not page.wait_for_function: that compiles its predicate with `new Function` inside the
+    page, which the demo page's strict CSP (no unsafe-eval) rightly refuses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {expression}")
+        page.wait_for_timeout(50)
+
+
 def wait_delivered(page) -> None:
-    page.wait_for_function(QUEUE_EMPTY)
+    wait_until(page, QUEUE_EMPTY)
 
 
 def ledger_for(page):

@@ -4,7 +4,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import cookie_names, ledger_for, stored_consent, wait_delivered
+from tests.e2e.conftest import (
+    cookie_names,
+    ledger_for,
+    stored_consent,
+    wait_delivered,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -84,7 +90,7 @@ def test_reject_all_runs_nothing_and_records_refusals(open_page, demo_site):
     assert {e.site.key for e in events} == {"demo"}
     assert {e.notice.version for e in events} == {"2026-01"}
     page.reload()
-    page.wait_for_function("window.KaizenConsent.config !== null")
+    wait_until(page, "window.KaizenConsent.config !== null")
     assert page.locator(BANNER).count() == 0 or page.locator(BANNER).is_hidden()
     assert not SAMPLE_COOKIES & cookie_names(page)
 
@@ -94,7 +100,7 @@ def test_accept_all_runs_both_scripts_and_a_returning_visitor_sees_no_banner(ope
     page.goto(demo_site.url)
 
     banner_button(page, "Accept all").click()
-    page.wait_for_function("(window.demoRuns || []).length === 2")
+    wait_until(page, "(window.demoRuns || []).length === 2")
 
     assert page.evaluate("window.demoRuns") == ["analytics", "advertising"]  # document order
     assert cookie_names(page) >= SAMPLE_COOKIES
@@ -105,8 +111,8 @@ def test_accept_all_runs_both_scripts_and_a_returning_visitor_sees_no_banner(ope
     assert stored["c"]["analytics"] == 1 and stored["n"] == "2026-01" and stored["d"] == 1
 
     page.reload()
-    page.wait_for_function("(window.demoRuns || []).length === 2")
-    page.wait_for_function("window.KaizenConsent.config !== null")
+    wait_until(page, "(window.demoRuns || []).length === 2")
+    wait_until(page, "window.KaizenConsent.config !== null")
     assert page.locator(BANNER).count() == 0
     assert page.evaluate("window.KaizenConsent.get('analytics')") is True
     assert page.get_by_role("button", name="Privacy choices").count() >= 1
@@ -117,7 +123,7 @@ def test_withdrawing_analytics_deletes_its_cookie_at_once(open_page, demo_site):
     page = open_page()
     page.goto(demo_site.url)
     banner_button(page, "Accept all").click()
-    page.wait_for_function("document.cookie.includes('demo_analytics=')")
+    wait_until(page, "document.cookie.includes('demo_analytics=')")
 
     page.click("#open-preferences")
     dialog = page.locator(PREFS)
@@ -127,7 +133,7 @@ def test_withdrawing_analytics_deletes_its_cookie_at_once(open_page, demo_site):
     analytics.uncheck()
     dialog.get_by_role("button", name="Save choices").click()
 
-    page.wait_for_function("!document.cookie.includes('demo_analytics=')")
+    wait_until(page, "!document.cookie.includes('demo_analytics=')")
     assert "demo_ads" in cookie_names(page)
     assert page.evaluate("window.KaizenConsent.get('analytics')") is False
     wait_delivered(page)
@@ -184,7 +190,7 @@ def test_keyboard_only_visitor_can_choose_and_focus_returns(open_page, demo_site
 
     # Esc closes the second layer without deciding; focus goes back to Preferences.
     page.keyboard.press("Escape")
-    page.wait_for_function("!document.querySelector('dialog.kz-prefs').open")
+    wait_until(page, "!document.querySelector('dialog.kz-prefs').open")
     assert page.evaluate("document.activeElement.textContent") == "Preferences"
     assert "kz_consent" not in cookie_names(page)
 
@@ -197,7 +203,7 @@ def test_keyboard_only_visitor_can_choose_and_focus_returns(open_page, demo_site
     assert focus_style != "none"  # visible focus indicator
     page.keyboard.press("Enter")
 
-    page.wait_for_function("(window.demoRuns || []).length === 1")
+    wait_until(page, "(window.demoRuns || []).length === 1")
     assert page.evaluate("window.demoRuns") == ["analytics"]
     assert "demo_ads" not in cookie_names(page)
     assert page.locator(BANNER).is_hidden()
@@ -227,7 +233,7 @@ def test_consent_mode_default_comes_first_and_updates_follow_choices(open_page, 
     assert set(update["items"][2]) == set(ALL_DENIED) - {"wait_for_update"}
 
     page.reload()
-    page.wait_for_function("window.KaizenConsent.config !== null")
+    wait_until(page, "window.KaizenConsent.config !== null")
     reloaded = page.evaluate(DATA_LAYER)
     assert reloaded[0]["items"][:2] == ["consent", "default"]
     # The stored choice is re-issued at once, before the page's own tag configuration.
@@ -249,7 +255,7 @@ def test_choice_made_while_the_api_is_down_is_kept_and_delivered_later(open_page
     page.goto(demo_site.url)
 
     banner_button(page, "Reject all").click()
-    page.wait_for_function("(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length === 1")
+    wait_until(page, "(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length === 1")
 
     assert page.locator(BANNER).is_hidden()  # the choice applies at once
     assert stored_consent(page)["c"]["analytics"] == 0

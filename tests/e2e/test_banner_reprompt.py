@@ -7,6 +7,8 @@ from urllib.parse import quote
 import pytest
 from django.utils import timezone
 
+from tests.e2e.conftest import wait_until
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DAY = 86400
@@ -30,7 +32,7 @@ def banner_shown(open_page, demo_site, cookie, **options) -> bool:
     page = open_page(**options)
     page.context.add_cookies([cookie])
     page.goto(demo_site.url)
-    page.wait_for_function("window.KaizenConsent.config !== null")
+    wait_until(page, "window.KaizenConsent.config !== null")
     page.evaluate("window.KaizenConsent.ready")
     return page.locator(".kz-banner").count() == 1 and page.locator(".kz-banner").is_visible()
 
