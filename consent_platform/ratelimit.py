@@ -10,7 +10,9 @@ def client_ip(request) -> str:
     """The client's address; X-Forwarded-For is trusted only for TRUSTED_PROXY_COUNT hops."""
     hops = settings.KAIZEN_TRUSTED_PROXY_COUNT
     if hops:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        forwarded = [
+            p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()
+        ]
         if len(forwarded) >= hops:
             return forwarded[-hops]
     return request.META.get("REMOTE_ADDR", "") or "unknown"

@@ -163,7 +163,9 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kaizenify Consent API",
-    "DESCRIPTION": "Record, check and export consent. Authenticate with `Authorization: Bearer <key>`.",
+    "DESCRIPTION": (
+        "Record, check and export consent. Authenticate with `Authorization: Bearer <key>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

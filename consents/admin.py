@@ -41,7 +41,9 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.organization_path}__in": member_organization_ids(request)})
+        return queryset.filter(
+            **{f"{self.organization_path}__in": member_organization_ids(request)}
+        )
 
     def _can_write(self, request, obj=None) -> bool:
         if request.user.is_superuser:
@@ -55,7 +57,9 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return org_id.pk in allowed
 
     def has_module_permission(self, request):
-        return request.user.is_active and (request.user.is_superuser or bool(member_organization_ids(request)))
+        return request.user.is_active and (
+            request.user.is_superuser or bool(member_organization_ids(request))
+        )
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
@@ -113,19 +117,43 @@ class MembershipAdmin(OrganizationScopedAdmin):
 
 @admin.register(Purpose)
 class PurposeAdmin(OrganizationScopedAdmin):
-    list_display = ("key", "name", "kind", "mode_eu", "mode_us", "mode_other", "validity_days", "organization")
+    list_display = (
+        "key",
+        "name",
+        "kind",
+        "mode_eu",
+        "mode_us",
+        "mode_other",
+        "validity_days",
+        "organization",
+    )
     list_filter = ("kind", "organization")
     search_fields = ("key", "name")
 
 
 @admin.register(Notice)
 class NoticeAdmin(OrganizationScopedAdmin):
-    list_display = ("version", "title", "language", "published_at", "requires_fresh_consent", "organization")
+    list_display = (
+        "version",
+        "title",
+        "language",
+        "published_at",
+        "requires_fresh_consent",
+        "organization",
+    )
     list_filter = ("organization", "language")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.published_at is not None:
-            return ("organization", "version", "language", "title", "text", "published_at", "requires_fresh_consent")
+            return (
+                "organization",
+                "version",
+                "language",
+                "title",
+                "text",
+                "published_at",
+                "requires_fresh_consent",
+            )
         return ()
 
 
@@ -141,7 +169,15 @@ class ApiKeyForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
-    list_display = ("name", "prefix", "organization", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "prefix",
+        "organization",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("organization",)
     actions = ("revoke",)
 
@@ -152,7 +188,16 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
-            return ("organization", "name", "prefix", "scopes", "created_at", "created_by", "last_used_at", "revoked_at")
+            return (
+                "organization",
+                "name",
+                "prefix",
+                "scopes",
+                "created_at",
+                "created_by",
+                "last_used_at",
+                "revoked_at",
+            )
         return ()
 
     def get_fields(self, request, obj=None):
@@ -164,8 +209,10 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
         if change:
             return
         api_key, raw = create_api_key(
-            organization=form.cleaned_data["organization"], name=form.cleaned_data["name"],
-            scopes=form.cleaned_data["scope_choices"], created_by=request.user.get_username(),
+            organization=form.cleaned_data["organization"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scope_choices"],
+            created_by=request.user.get_username(),
         )
         obj.pk = api_key.pk
         messages.warning(request, f"Copy this key now; it will not be shown again: {raw}")
@@ -203,8 +250,10 @@ class IdentifierSearchMixin:
                     continue
                 matches |= queryset.filter(
                     organization=organization,
-                    **{f"{self.subject_path}__identifiers__kind": kind,
-                       f"{self.subject_path}__identifiers__value_hash": value_hash},
+                    **{
+                        f"{self.subject_path}__identifiers__kind": kind,
+                        f"{self.subject_path}__identifiers__value_hash": value_hash,
+                    },
                 )
         if term.isdigit():
             matches |= queryset.filter(pk=int(term))
@@ -215,7 +264,16 @@ class IdentifierSearchMixin:
 class ConsentEventAdmin(IdentifierSearchMixin, OrganizationScopedAdmin):
     """The ledger: read-only, searchable by identifier (email, phone, user id, visitor id)."""
 
-    list_display = ("id", "recorded_at", "purpose", "granted", "source", "jurisdiction", "subject", "seq")
+    list_display = (
+        "id",
+        "recorded_at",
+        "purpose",
+        "granted",
+        "source",
+        "jurisdiction",
+        "subject",
+        "seq",
+    )
     list_filter = ("source", "granted", "purpose__key", "recorded_at", "organization")
     search_fields = ("id",)
     search_help_text = "Search by email, phone, user id or visitor id (hashed before the search)."
@@ -274,11 +332,28 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(OrganizationScopedAdmin):
     organization_path = "endpoint__organization"
-    list_display = ("id", "endpoint", "event_id", "status", "attempts", "last_status_code", "next_attempt_at", "delivered_at")
+    list_display = (
+        "id",
+        "endpoint",
+        "event_id",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
     list_filter = ("status",)
     readonly_fields = (
-        "endpoint", "event", "payload", "status", "attempts", "last_status_code", "last_error",
-        "next_attempt_at", "delivered_at", "created_at",
+        "endpoint",
+        "event",
+        "payload",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
     )
     actions = ("replay",)
 

@@ -113,7 +113,10 @@ def verify_records(
             kind = "removed" if seen is None or seen[0] < seq else "inserted"
             report.problems.append(
                 ChainProblem(
-                    kind, None, subject, seq,
+                    kind,
+                    None,
+                    subject,
+                    seq,
                     f"subject {subject}: chain should end at #{seq} {head_hash[:16]}…, "
                     f"found {'nothing' if seen is None else f'#{seen[0]} {seen[1][:16]}…'}",
                 )
@@ -126,10 +129,16 @@ def _check_one(record, previous, start, complete) -> ChainProblem | None:
     subject, seq, event_id = record["subject"], record["seq"], record.get("id")
 
     def problem(kind: str, message: str) -> ChainProblem:
-        return ChainProblem(kind, event_id, subject, seq, f"event {event_id} ({subject} #{seq}): {message}")
+        return ChainProblem(
+            kind, event_id, subject, seq, f"event {event_id} ({subject} #{seq}): {message}"
+        )
 
     salt = record.get("pii_salt")
-    if salt and pii_digest(salt, record.get("ip_truncated"), record.get("user_agent")) != record["pii_digest"]:
+    if (
+        salt
+        and pii_digest(salt, record.get("ip_truncated"), record.get("user_agent"))
+        != record["pii_digest"]
+    ):
         return problem("personal_data_edited", "IP or user agent differs from its digest")
     if event_hash(record) != record["hash"]:
         return problem("edited", "content does not match its hash")

@@ -112,19 +112,27 @@ class Purpose(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # Default per jurisdiction group (see consents.jurisdiction).
     mode_eu = models.CharField(
-        "default in EU/EEA/UK/CH", max_length=16, choices=ConsentMode.choices,
+        "default in EU/EEA/UK/CH",
+        max_length=16,
+        choices=ConsentMode.choices,
         default=ConsentMode.OPT_IN,
     )
     mode_us = models.CharField(
-        "default in US states", max_length=16, choices=ConsentMode.choices,
+        "default in US states",
+        max_length=16,
+        choices=ConsentMode.choices,
         default=ConsentMode.OPT_OUT,
     )
     mode_other = models.CharField(
-        "default elsewhere", max_length=16, choices=ConsentMode.choices,
+        "default elsewhere",
+        max_length=16,
+        choices=ConsentMode.choices,
         default=ConsentMode.OPT_IN,
     )
     validity_days = models.PositiveIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
         help_text="A grant older than this is stale and counts as not granted. Empty: no expiry.",
     )
     position = models.PositiveSmallIntegerField(default=0)
@@ -146,9 +154,7 @@ class Purpose(models.Model):
 class Notice(models.Model):
     """The text a subject saw when asked. Immutable once published."""
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="notices"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notices")
     version = models.CharField(max_length=64)
     language = models.CharField(max_length=16, default="en")
     title = models.CharField(max_length=200)
@@ -174,9 +180,11 @@ class Notice(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk:
-            stored = Notice.objects.filter(pk=self.pk).values(
-                "version", "text", "title", "language", "published_at"
-            ).first()
+            stored = (
+                Notice.objects.filter(pk=self.pk)
+                .values("version", "text", "title", "language", "published_at")
+                .first()
+            )
             if stored and stored["published_at"] is not None:
                 changed = [k for k, v in stored.items() if getattr(self, k) != v]
                 if changed:
@@ -224,9 +232,7 @@ class SubjectIdentifier(models.Model):
     """One identifier of a subject, stored only as a keyed hash of its normalized value."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
-    subject = models.ForeignKey(
-        DataSubject, on_delete=models.CASCADE, related_name="identifiers"
-    )
+    subject = models.ForeignKey(DataSubject, on_delete=models.CASCADE, related_name="identifiers")
     kind = models.CharField(max_length=16, choices=IdentifierKind.choices)
     value_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -273,7 +279,9 @@ class ConsentEvent(models.Model):
     jurisdiction = models.CharField(max_length=8, blank=True)
     occurred_at = models.DateTimeField(help_text="When the subject decided (client clock).")
     recorded_at = models.DateTimeField(help_text="When the ledger stored it (server clock).")
-    actor = models.CharField(max_length=64, help_text="Who acted: visitor, api_key:<id>, user:<id>.")
+    actor = models.CharField(
+        max_length=64, help_text="Who acted: visitor, api_key:<id>, user:<id>."
+    )
     ip_truncated = models.CharField(max_length=64, blank=True, null=True)
     user_agent = models.CharField(max_length=256, blank=True, null=True)
     # Random salt of the personal-data digest; removed with the personal data at retention.
@@ -297,7 +305,8 @@ class ConsentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subject_id}#{self.seq} {self.purpose_id}={'granted' if self.granted else 'denied'}"
+        decision = "granted" if self.granted else "denied"
+        return f"{self.subject_id}#{self.seq} {self.purpose_id}={decision}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -394,7 +403,9 @@ class ApiKey(models.Model):
         EVENTS_READ = "events:read", "Read the ledger"
         EVENTS_EXPORT = "events:export", "Export the ledger"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
@@ -418,7 +429,9 @@ class ApiKey(models.Model):
 class WebhookEndpoint(models.Model):
     """A receiver of consent-change notifications, optionally for some purposes only."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhooks"
+    )
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=64, default=new_secret, editable=False)
     purposes = models.ManyToManyField(
@@ -439,7 +452,9 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed (gave up)"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
     event = models.ForeignKey(ConsentEvent, on_delete=models.DO_NOTHING, db_constraint=False)
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

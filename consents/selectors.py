@@ -27,7 +27,9 @@ def subject_by_identifier(organization: Organization, kind: str, value: str) -> 
     """The subject an identifier names, or None. Raises ValidationError for a malformed value."""
     value_hash = identifier_hash(organization.identifier_secret, kind, value)
     row = (
-        SubjectIdentifier.objects.filter(organization=organization, kind=kind, value_hash=value_hash)
+        SubjectIdentifier.objects.filter(
+            organization=organization, kind=kind, value_hash=value_hash
+        )
         .select_related("subject")
         .first()
     )
@@ -46,11 +48,15 @@ class PurposeDecision:
     expires_at: object = None
 
 
-def effective_decision(purpose: Purpose, state: ConsentState | None, group: str, now) -> PurposeDecision:
+def effective_decision(
+    purpose: Purpose, state: ConsentState | None, group: str, now
+) -> PurposeDecision:
     """The one place that turns a stored decision (or its absence) into allowed/not allowed."""
     mode = purpose.mode_for(group)
     if mode == "always_on":
-        return PurposeDecision(purpose, True, "granted" if state and state.granted else None, "default")
+        return PurposeDecision(
+            purpose, True, "granted" if state and state.granted else None, "default"
+        )
     if state is None:
         return PurposeDecision(purpose, default_allowed(mode), None, "default")
     decision = "granted" if state.granted else "denied"
@@ -71,7 +77,9 @@ def consent_state_for_subject(
     organization: Organization, subject: DataSubject | None, jurisdiction: str = ""
 ) -> list[PurposeDecision]:
     """The decision for every purpose of the organization, explicit or by default."""
-    group = jurisdiction_group(normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction)
+    group = jurisdiction_group(
+        normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
+    )
     states = {}
     if subject is not None:
         states = {s.purpose_id: s for s in ConsentState.objects.filter(subject=subject)}
@@ -106,7 +114,9 @@ def check_identifiers(
         hash_identifier(secret, identifier_type, normalize_identifier(identifier_type, value))
         for value in identifiers
     ]
-    group = jurisdiction_group(normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction)
+    group = jurisdiction_group(
+        normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
+    )
     mode = purpose.mode_for(group)
     unique_hashes = list(dict.fromkeys(hashes))
     found = _states_by_hash(organization, purpose, identifier_type, unique_hashes)
@@ -115,7 +125,9 @@ def check_identifiers(
         suppressed = set(
             Suppression.objects.filter(
                 organization=organization, kind=identifier_type, value_hash__in=unique_hashes
-            ).filter(purpose_key__in=["", purpose.key]).values_list("value_hash", flat=True)
+            )
+            .filter(purpose_key__in=["", purpose.key])
+            .values_list("value_hash", flat=True)
         )
     now = timezone.now()
     results = []
@@ -126,7 +138,9 @@ def check_identifiers(
         elif mode == "always_on":
             result = CheckResult(value, True, "always_on")
         elif value_hash not in found or found[value_hash] is None:
-            result = CheckResult(value, default_allowed(mode), "no_record" if mode == "opt_in" else "default_opt_out")
+            result = CheckResult(
+                value, default_allowed(mode), "no_record" if mode == "opt_in" else "default_opt_out"
+            )
         else:
             granted, expires_at = found[value_hash]
             if not granted:
@@ -173,7 +187,8 @@ def tally_checks(organization: Organization, purpose_key: str, answered: int, al
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "INSERT INTO consents_checktally (organization_id, purpose_key, day, answered, allowed)"
+                    "INSERT INTO consents_checktally"
+                    " (organization_id, purpose_key, day, answered, allowed)"
                     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (organization_id, purpose_key, day)"
                     " DO UPDATE SET answered = consents_checktally.answered + EXCLUDED.answered,"
                     " allowed = consents_checktally.allowed + EXCLUDED.allowed",
@@ -181,6 +196,9 @@ def tally_checks(organization: Organization, purpose_key: str, answered: int, al
                 )
         else:
             CheckTally.objects.create(
-                organization=organization, purpose_key=purpose_key, day=today,
-                answered=answered, allowed=allowed,
+                organization=organization,
+                purpose_key=purpose_key,
+                day=today,
+                answered=answered,
+                allowed=allowed,
             )

@@ -14,7 +14,6 @@ from django.utils import timezone
 from consents import ledger
 from consents.identifiers import IDENTIFIER_KINDS, hash_identifier, normalize_identifier
 from consents.jurisdiction import normalize_jurisdiction
-from consents.records import record_from_values
 from consents.models import (
     ConsentEvent,
     ConsentMode,
@@ -29,6 +28,7 @@ from consents.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from consents.records import record_from_values
 
 # Error messages (tests import them).
 NO_IDENTIFIER = "Give at least one identifier: email, user_id, visitor_id or phone."
@@ -147,42 +147,63 @@ def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> 
         kind: hash_identifier(organization.identifier_secret, kind, value)
         for kind, value in normalized.items()
     }
-    known = {
-        row.kind: row
-        for row in SubjectIdentifier.objects.filter(
-            organization=organization, kind__in=list(hashes), value_hash__in=list(hashes.values())
-        )
-        if hashes.get(row.kind) == row.value_hash
-    }
-    # A strong identifier (user id, email, phone) wins over a browser's visitor id.
-    chosen_id = next(
-        (known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known), None
-    )
     identified = any(k in hashes for k in STRONG_IDENTIFIERS)
-    if chosen_id is None:
-        subject = DataSubject.objects.create(organization=organization, is_identified=identified)
-        chosen_id = subject.pk
-    subject = DataSubject.objects.select_for_update().get(pk=chosen_id)
-    for kind, value_hash in hashes.items():
-        row = known.get(kind)
-        if row is None:
+    for _attempt in range(3):
+        known = {
+            row.kind: row
+            for row in SubjectIdentifier.objects.filter(
+                organization=organization,
+                kind__in=list(hashes),
+                value_hash__in=list(hashes.values()),
+            )
+            if hashes.get(row.kind) == row.value_hash
+        }
+        if not known:
             try:
                 with transaction.atomic():
-                    SubjectIdentifier.objects.create(
-                        organization=organization, subject=subject, kind=kind, value_hash=value_hash
+                    subject = DataSubject.objects.create(
+                        organization=organization, is_identified=identified
+                    )
+                    SubjectIdentifier.objects.bulk_create(
+                        SubjectIdentifier(
+                            organization=organization,
+                            subject=subject,
+                            kind=kind,
+                            value_hash=value_hash,
+                        )
+                        for kind, value_hash in hashes.items()
                     )
             except IntegrityError:
-                # A concurrent request linked it first: point it at this subject.
-                SubjectIdentifier.objects.filter(
-                    organization=organization, kind=kind, value_hash=value_hash
-                ).update(subject=subject)
-        elif row.subject_id != subject.pk:
-            # The browser (or address) now belongs to this person; their earlier history stays
-            # on the old subject's chain, later decisions follow the person.
-            SubjectIdentifier.objects.filter(pk=row.pk).update(subject=subject)
-    if identified and not subject.is_identified:
-        subject.is_identified = True
-    return subject
+                continue  # a concurrent request created one of them first: look again
+            return DataSubject.objects.select_for_update().get(pk=subject.pk)
+        # A strong identifier (user id, email, phone) wins over a browser's visitor id.
+        chosen_id = next(
+            known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known
+        )
+        subject = DataSubject.objects.select_for_update().get(pk=chosen_id)
+        for kind, value_hash in hashes.items():
+            row = known.get(kind)
+            if row is None:
+                try:
+                    with transaction.atomic():
+                        SubjectIdentifier.objects.create(
+                            organization=organization,
+                            subject=subject,
+                            kind=kind,
+                            value_hash=value_hash,
+                        )
+                except IntegrityError:
+                    row = SubjectIdentifier.objects.get(
+                        organization=organization, kind=kind, value_hash=value_hash
+                    )
+            if row is not None and row.subject_id != subject.pk:
+                # The browser (or address) now belongs to this person; their earlier history
+                # stays on the old subject's chain, later decisions follow the person.
+                SubjectIdentifier.objects.filter(pk=row.pk).update(subject=subject)
+        if identified and not subject.is_identified:
+            subject.is_identified = True
+        return subject
+    raise IntegrityError("Could not resolve the subject under concurrent writes; retry.")
 
 
 def record_consent(
@@ -221,8 +242,14 @@ def record_consent(
     digest = ""
     if idempotency_key:
         digest = request_digest(
-            {"i": normalized, "c": dict(choices), "s": source, "n": notice_version,
-             "o": source_by_purpose, "t": site.pk if site else None}
+            {
+                "i": normalized,
+                "c": dict(choices),
+                "s": source,
+                "n": notice_version,
+                "o": source_by_purpose,
+                "t": site.pk if site else None,
+            }
         )
     try:
         with transaction.atomic():
@@ -252,8 +279,10 @@ def record_consent(
                     organization=organization,
                     key=idempotency_key,
                     request_digest=digest,
-                    response={"subject": str(result.subject.uid),
-                              "events": [e.pk for e in result.events]},
+                    response={
+                        "subject": str(result.subject.uid),
+                        "events": [e.pk for e in result.events],
+                    },
                 )
             return result
     except IntegrityError:
@@ -281,8 +310,22 @@ def _find_replay(organization, key: str, digest: str) -> ConsentResult | None:
 
 
 def _append(
-    *, organization, normalized, purposes, choices, source, source_by_purpose, actor, notice,
-    jurisdiction, ip, user_agent, site, occurred_at, client_event_id, now,
+    *,
+    organization,
+    normalized,
+    purposes,
+    choices,
+    source,
+    source_by_purpose,
+    actor,
+    notice,
+    jurisdiction,
+    ip,
+    user_agent,
+    site,
+    occurred_at,
+    client_event_id,
+    now,
 ) -> ConsentResult:
     subject = _resolve_subject(organization, normalized)
     ip_truncated = truncate_ip(ip)
@@ -313,14 +356,18 @@ def _append(
             seq=seq,
             prev_hash=prev_hash,
         )
-        event.hash = ledger.event_hash(event_record(event, organization, subject, purposes[key], site, notice))
+        event.hash = ledger.event_hash(
+            event_record(event, organization, subject, purposes[key], site, notice)
+        )
         prev_hash = event.hash
         events.append(event)
     ConsentEvent.objects.bulk_create(events)
     subject.chain_length = seq
     subject.chain_head_hash = prev_hash
     subject.last_activity_at = now
-    subject.save(update_fields=["chain_length", "chain_head_hash", "last_activity_at", "is_identified"])
+    subject.save(
+        update_fields=["chain_length", "chain_head_hash", "last_activity_at", "is_identified"]
+    )
     states = _project(organization, subject, events, purposes, notice)
     _queue_webhooks(organization, subject, events)
     return ConsentResult(subject=subject, events=events, states=states, purposes=purposes)
@@ -358,7 +405,9 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
     """Update the state rows; an older decision arriving late never overwrites a newer one."""
     current = {
         s.purpose_id: s
-        for s in ConsentState.objects.filter(subject=subject, purpose__in=[e.purpose_id for e in events])
+        for s in ConsentState.objects.filter(
+            subject=subject, purpose__in=[e.purpose_id for e in events]
+        )
     }
     to_create, to_update = [], []
     for event in events:
@@ -422,7 +471,8 @@ def _queue_webhooks(organization, subject, events) -> None:
             if not wanted or event.purpose_id in wanted:
                 deliveries.append(
                     WebhookDelivery(
-                        endpoint=endpoint, event=event,
+                        endpoint=endpoint,
+                        event=event,
                         payload=webhook_payload(organization, subject, event),
                     )
                 )

@@ -28,7 +28,9 @@ def verify_organization_ledger(organization: Organization) -> VerificationReport
     starts, heads = {}, {}
     for uid, anchor_seq, anchor_hash, length, head in DataSubject.objects.filter(
         organization=organization
-    ).values_list("uid", "chain_anchor_seq", "chain_anchor_hash", "chain_length", "chain_head_hash"):
+    ).values_list(
+        "uid", "chain_anchor_seq", "chain_anchor_hash", "chain_length", "chain_head_hash"
+    ):
         key = str(uid)
         if anchor_seq:
             starts[key] = (anchor_seq, anchor_hash)

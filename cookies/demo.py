@@ -17,32 +17,58 @@ def seed_demo_site(organization: Organization) -> Site:
     )
     site.purposes.set(
         organization.purposes.filter(
-            key__in=["necessary", "functional", "analytics", "advertising", "sale_share",
-                     "targeted_advertising"]
+            key__in=[
+                "necessary",
+                "functional",
+                "analytics",
+                "advertising",
+                "sale_share",
+                "targeted_advertising",
+            ]
         )
     )
     purposes = {p.key: p for p in organization.purposes.all()}
     analytics_vendor, _ = Vendor.objects.get_or_create(
-        organization=organization, name="Demo Analytics",
-        defaults={"purpose": purposes["analytics"], "privacy_policy_url": "https://analytics.example/privacy",
-                  "description": "Counts page views."},
+        organization=organization,
+        name="Demo Analytics",
+        defaults={
+            "purpose": purposes["analytics"],
+            "privacy_policy_url": "https://analytics.example/privacy",
+            "description": "Counts page views.",
+        },
     )
     ads_vendor, _ = Vendor.objects.get_or_create(
-        organization=organization, name="Demo Ads",
-        defaults={"purpose": purposes["advertising"], "privacy_policy_url": "https://ads.example/privacy",
-                  "description": "Measures ad campaigns."},
+        organization=organization,
+        name="Demo Ads",
+        defaults={
+            "purpose": purposes["advertising"],
+            "privacy_policy_url": "https://ads.example/privacy",
+            "description": "Measures ad campaigns.",
+        },
     )
     inventory = [
         ("kz_consent", purposes["necessary"], None, "6 months", "Remembers your cookie choices."),
         ("csrftoken", purposes["necessary"], None, "1 year", "Protects forms against forgery."),
         ("demo_lang", purposes["functional"], None, "1 year", "Remembers your language."),
-        ("demo_analytics", purposes["analytics"], analytics_vendor, "13 months", "Distinguishes visitors."),
+        (
+            "demo_analytics",
+            purposes["analytics"],
+            analytics_vendor,
+            "13 months",
+            "Distinguishes visitors.",
+        ),
         ("demo_ads", purposes["advertising"], ads_vendor, "90 days", "Ad campaign measurement."),
     ]
     for name, purpose, vendor, lifetime, description in inventory:
         CookieDefinition.objects.get_or_create(
-            organization=organization, name=name,
-            defaults={"purpose": purpose, "vendor": vendor, "lifetime": lifetime,
-                      "description": description, "provider": vendor.name if vendor else organization.name},
+            organization=organization,
+            name=name,
+            defaults={
+                "purpose": purpose,
+                "vendor": vendor,
+                "lifetime": lifetime,
+                "description": description,
+                "provider": vendor.name if vendor else organization.name,
+            },
         )
     return site

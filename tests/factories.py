@@ -126,7 +126,9 @@ class VendorFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"Vendor {n}")
-    purpose = factory.SubFactory(PurposeFactory, organization=factory.SelfAttribute("..organization"))
+    purpose = factory.SubFactory(
+        PurposeFactory, organization=factory.SelfAttribute("..organization")
+    )
 
 
 class CookieDefinitionFactory(factory.django.DjangoModelFactory):
@@ -135,7 +137,9 @@ class CookieDefinitionFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     name = factory.Sequence(lambda n: f"cookie_{n}")
-    purpose = factory.SubFactory(PurposeFactory, organization=factory.SelfAttribute("..organization"))
+    purpose = factory.SubFactory(
+        PurposeFactory, organization=factory.SelfAttribute("..organization")
+    )
 
 
 def api_key_for(organization, *scopes: str) -> str:
@@ -158,8 +162,13 @@ def standard_purposes(organization) -> dict:
     }
     return {
         key: PurposeFactory(
-            organization=organization, key=key, kind=kind, mode_eu=eu, mode_us=us,
-            mode_other=eu, validity_days=validity,
+            organization=organization,
+            key=key,
+            kind=kind,
+            mode_eu=eu,
+            mode_us=us,
+            mode_other=eu,
+            validity_days=validity,
         )
         for key, (kind, eu, us, validity) in specs.items()
     }

@@ -86,7 +86,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         ip = client_ip(request)
         parts = raw.split("_", 2)
         prefix = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
-        key_id, key_hash, scopes, active, organization = _load_key(prefix) if prefix else (None, "", (), False, None)
+        key_id, key_hash, scopes, active, organization = (
+            _load_key(prefix) if prefix else (None, "", (), False, None)
+        )
         valid = hmac.compare_digest(hash_key(raw), key_hash or "0" * 64)
         if not (valid and active):
             logger.warning("API authentication failed from %s (key prefix %r)", ip, prefix[:12])

@@ -133,7 +133,15 @@ class CheckResultOutput(serializers.Serializer):
     identifier = serializers.CharField()
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["granted", "denied", "expired", "no_record", "default_opt_out", "always_on", "suppressed"]
+        choices=[
+            "granted",
+            "denied",
+            "expired",
+            "no_record",
+            "default_opt_out",
+            "always_on",
+            "suppressed",
+        ]
     )
 
 

@@ -77,7 +77,9 @@ class ConsentRecordView(APIView):
             "events": events_json(result.events),
             "state": [decision_json(d) for d in state],
         }
-        return Response(body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+        return Response(
+            body, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        )
 
 
 class ConsentStateView(APIView):
@@ -133,9 +135,14 @@ class CheckView(APIView):
         organization = request.principal.organization
         purpose = Purpose.objects.filter(organization=organization, key=data["purpose"]).first()
         if purpose is None:
-            raise serializers.ValidationError({"purpose": [f"Unknown purpose {data['purpose']!r}."]})
+            raise serializers.ValidationError(
+                {"purpose": [f"Unknown purpose {data['purpose']!r}."]}
+            )
         results = selectors.check_identifiers(
-            organization, purpose, data["identifier_type"], data["identifiers"],
+            organization,
+            purpose,
+            data["identifier_type"],
+            data["identifiers"],
             data.get("jurisdiction", ""),
         )
         return Response(
@@ -155,7 +162,9 @@ class EventFilters(serializers.Serializer):
     purpose = serializers.CharField(required=False, max_length=64)
     site = serializers.CharField(required=False, max_length=64)
     after = serializers.IntegerField(required=False, min_value=0)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=EVENT_PAGE_MAX, default=100)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=EVENT_PAGE_MAX, default=100
+    )
     email = serializers.CharField(required=False)
     user_id = serializers.CharField(required=False)
     visitor_id = serializers.CharField(required=False)
@@ -186,7 +195,9 @@ def filtered_events(organization, filters: dict):
 class EventListView(APIView):
     required_scopes = ("events:read", "events:export")
 
-    @extend_schema(parameters=[EventFilters], responses=io.EventPageOutput, summary="The ledger, paginated")
+    @extend_schema(
+        parameters=[EventFilters], responses=io.EventPageOutput, summary="The ledger, paginated"
+    )
     def get(self, request):
         filters = EventFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)

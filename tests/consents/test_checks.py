@@ -14,12 +14,17 @@ pytestmark = pytest.mark.django_db
 
 
 def grant(org, email, **choices):
-    record_consent(organization=org, identifiers={"email": email}, choices=choices, source="api", actor="test")
+    record_consent(
+        organization=org, identifiers={"email": email}, choices=choices, source="api", actor="test"
+    )
 
 
 def check(api, identifiers, purpose="marketing_email", **extra):
-    return api.post("/api/v1/checks", {"purpose": purpose, "identifier_type": "email",
-                                       "identifiers": identifiers, **extra}, format="json")
+    return api.post(
+        "/api/v1/checks",
+        {"purpose": purpose, "identifier_type": "email", "identifiers": identifiers, **extra},
+        format="json",
+    )
 
 
 def test_results_in_input_order_with_reasons(api, organization):
@@ -27,7 +32,9 @@ def test_results_in_input_order_with_reasons(api, organization):
     grant(organization, "no@example.com", marketing_email=False)
     grant(organization, "other@example.com", analytics=True)
     api.as_key(organization, "consents:check")
-    response = check(api, ["no@example.com", "unknown@example.com", "YES@example.com", "other@example.com"])
+    response = check(
+        api, ["no@example.com", "unknown@example.com", "YES@example.com", "other@example.com"]
+    )
     assert response.status_code == 200
     assert response.json() == {
         "purpose": "marketing_email",
@@ -45,12 +52,17 @@ def test_expired_grant_is_not_allowed(api, organization):
     ConsentState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     api.as_key(organization, "consents:check")
     assert check(api, ["old@example.com"]).json()["results"][0] == {
-        "identifier": "old@example.com", "allowed": False, "reason": "expired"}
+        "identifier": "old@example.com",
+        "allowed": False,
+        "reason": "expired",
+    }
 
 
 def test_opt_out_jurisdiction_allows_by_default(api, organization):
     api.as_key(organization, "consents:check")
-    result = check(api, ["a@example.com"], purpose="sale_share", jurisdiction="US-CA").json()["results"][0]
+    result = check(api, ["a@example.com"], purpose="sale_share", jurisdiction="US-CA").json()[
+        "results"
+    ][0]
     assert result == {"identifier": "a@example.com", "allowed": True, "reason": "default_opt_out"}
 
 
@@ -71,13 +83,38 @@ def test_ten_thousand_identifiers_take_a_constant_number_of_queries(api, organiz
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"purpose": "marketing_email", "identifier_type": "email", "identifiers": ["bad"]}, "identifiers"),
-        ({"purpose": "nope", "identifier_type": "email", "identifiers": ["a@example.com"]}, "purpose"),
-        ({"purpose": "marketing_email", "identifier_type": "fax", "identifiers": ["1"]}, "identifier_type"),
-        ({"purpose": "marketing_email", "identifier_type": "email", "identifiers": []}, "identifiers"),
-        ({"purpose": "marketing_email", "identifier_type": "email", "identifiers": "a@example.com"}, "identifiers"),
-        ({"purpose": "marketing_email", "identifier_type": "email",
-          "identifiers": ["a@example.com"] * 10_001}, "identifiers"),
+        (
+            {"purpose": "marketing_email", "identifier_type": "email", "identifiers": ["bad"]},
+            "identifiers",
+        ),
+        (
+            {"purpose": "nope", "identifier_type": "email", "identifiers": ["a@example.com"]},
+            "purpose",
+        ),
+        (
+            {"purpose": "marketing_email", "identifier_type": "fax", "identifiers": ["1"]},
+            "identifier_type",
+        ),
+        (
+            {"purpose": "marketing_email", "identifier_type": "email", "identifiers": []},
+            "identifiers",
+        ),
+        (
+            {
+                "purpose": "marketing_email",
+                "identifier_type": "email",
+                "identifiers": "a@example.com",
+            },
+            "identifiers",
+        ),
+        (
+            {
+                "purpose": "marketing_email",
+                "identifier_type": "email",
+                "identifiers": ["a@example.com"] * 10_001,
+            },
+            "identifiers",
+        ),
     ],
 )
 def test_bad_check_requests(api, organization, body, field):

@@ -16,16 +16,25 @@ def test_recording_choices_appends_events_and_updates_state(api, organization):
     api.as_key(organization, "consents:write")
     response = record(
         api,
-        {"subject": {"email": "Ada@Example.com"}, "choices": {"marketing_email": True, "analytics": False},
-         "notice_version": "2026-01"},
+        {
+            "subject": {"email": "Ada@Example.com"},
+            "choices": {"marketing_email": True, "analytics": False},
+            "notice_version": "2026-01",
+        },
     )
     assert response.status_code == 201, response.content
     body = response.json()
     assert [e["purpose"] for e in body["events"]] == ["analytics", "marketing_email"]
-    assert body["events"][0]["seq"] == 1 and body["events"][1]["prev_hash"] == body["events"][0]["hash"]
+    assert (
+        body["events"][0]["seq"] == 1
+        and body["events"][1]["prev_hash"] == body["events"][0]["hash"]
+    )
     assert body["events"][1]["notice_version"] == "2026-01"
     state = {s["purpose"]: s for s in body["state"]}
-    assert state["marketing_email"]["allowed"] is True and state["marketing_email"]["basis"] == "explicit"
+    assert (
+        state["marketing_email"]["allowed"] is True
+        and state["marketing_email"]["basis"] == "explicit"
+    )
     assert state["analytics"]["decision"] == "denied"
     assert state["necessary"]["allowed"] is True
     assert ConsentEvent.objects.count() == 2
@@ -44,10 +53,20 @@ def test_email_is_stored_only_as_a_keyed_hash(api, organization):
 def test_identifiers_given_together_are_linked_and_follow_the_person(api, organization):
     api.as_key(organization, "consents:write", "consents:read")
     record(api, {"subject": {"visitor_id": "v" * 20}, "choices": {"analytics": True}})
-    record(api, {"subject": {"visitor_id": "v" * 20, "email": "ada@example.com"},
-                 "choices": {"marketing_email": True}})
-    record(api, {"subject": {"email": "ADA@example.com", "phone": "+49 151 1234 5678"},
-                 "choices": {"marketing_sms": True}})
+    record(
+        api,
+        {
+            "subject": {"visitor_id": "v" * 20, "email": "ada@example.com"},
+            "choices": {"marketing_email": True},
+        },
+    )
+    record(
+        api,
+        {
+            "subject": {"email": "ADA@example.com", "phone": "+49 151 1234 5678"},
+            "choices": {"marketing_sms": True},
+        },
+    )
     state = api.get("/api/v1/consents/state", {"phone": "+4915112345678"}).json()
     decisions = {p["purpose"]: p["allowed"] for p in state["purposes"]}
     assert decisions["marketing_email"] and decisions["marketing_sms"]
@@ -57,8 +76,12 @@ def test_identifiers_given_together_are_linked_and_follow_the_person(api, organi
 
 def test_state_reports_jurisdiction_defaults_for_unknown_subject(api, organization):
     api.as_key(organization, "consents:read")
-    eu = api.get("/api/v1/consents/state", {"email": "new@example.com", "jurisdiction": "FR"}).json()
-    us = api.get("/api/v1/consents/state", {"email": "new@example.com", "jurisdiction": "US-CA"}).json()
+    eu = api.get(
+        "/api/v1/consents/state", {"email": "new@example.com", "jurisdiction": "FR"}
+    ).json()
+    us = api.get(
+        "/api/v1/consents/state", {"email": "new@example.com", "jurisdiction": "US-CA"}
+    ).json()
     assert eu["subject"] is None
     assert {p["purpose"]: p["allowed"] for p in eu["purposes"]}["sale_share"] is False
     assert {p["purpose"]: p["allowed"] for p in us["purposes"]}["sale_share"] is True
@@ -75,9 +98,22 @@ def test_state_reports_jurisdiction_defaults_for_unknown_subject(api, organizati
         ({"subject": {"email": "x@example.com"}, "choices": {}}, "choices"),
         ({"subject": {"email": "x@example.com"}}, "choices"),
         ({"choices": {"analytics": True}}, "subject"),
-        ({"subject": {"email": "x@example.com"}, "choices": {"analytics": True}, "source": "martian"}, "source"),
-        ({"subject": {"email": "x@example.com"}, "choices": {"analytics": True}, "notice_version": "v999"},
-         "notice_version"),
+        (
+            {
+                "subject": {"email": "x@example.com"},
+                "choices": {"analytics": True},
+                "source": "martian",
+            },
+            "source",
+        ),
+        (
+            {
+                "subject": {"email": "x@example.com"},
+                "choices": {"analytics": True},
+                "notice_version": "v999",
+            },
+            "notice_version",
+        ),
         ({"subject": {"email": "x@example.com"}, "choices": {"necessary": False}}, "choices"),
         ({"subject": {"phone": "12"}, "choices": {"analytics": True}}, "subject"),
         ({"subject": "ada", "choices": {"analytics": True}}, "subject"),
@@ -94,8 +130,13 @@ def test_bad_input_is_refused_with_field_errors_and_nothing_written(api, organiz
 
 def test_one_unknown_purpose_among_valid_ones_writes_nothing(api, organization):
     api.as_key(organization, "consents:write")
-    response = record(api, {"subject": {"email": "x@example.com"},
-                            "choices": {"analytics": True, "marketing_email": True, "bogus": False}})
+    response = record(
+        api,
+        {
+            "subject": {"email": "x@example.com"},
+            "choices": {"analytics": True, "marketing_email": True, "bogus": False},
+        },
+    )
     assert response.status_code == 400
     assert ConsentEvent.objects.count() == 0 and ConsentState.objects.count() == 0
 
@@ -129,9 +170,19 @@ def test_missing_revoked_and_wrong_scope_keys(api, organization):
 def test_every_endpoint_requires_its_scope(api, organization, method, path, scope):
     from consents.models import ApiKey
 
-    others = [s for s in ApiKey.Scope.values if s != scope and not (scope == "consents:read" and s == "consents:check") and not (scope == "events:read" and s == "events:export")]
+    others = [
+        s
+        for s in ApiKey.Scope.values
+        if s != scope
+        and not (scope == "consents:read" and s == "consents:check")
+        and not (scope == "events:read" and s == "events:export")
+    ]
     api.as_key(organization, *others)
-    body = {"purpose": "marketing_email", "identifier_type": "email", "identifiers": ["a@example.com"]}
+    body = {
+        "purpose": "marketing_email",
+        "identifier_type": "email",
+        "identifiers": ["a@example.com"],
+    }
     response = getattr(api, method)(path, body if method == "post" else None, format="json")
     assert response.status_code == 403
     api.as_key(organization, scope)
@@ -154,10 +205,22 @@ def test_idempotency_key_makes_a_replay_harmless(api, organization):
 
 def test_older_decision_arriving_late_does_not_overwrite_newer(api, organization):
     api.as_key(organization, "consents:write", "consents:read")
-    record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": False},
-                 "occurred_at": "2026-11-20T10:00:00Z"})
-    record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": True},
-                 "occurred_at": "2026-11-19T10:00:00Z"})
+    record(
+        api,
+        {
+            "subject": {"email": "x@example.com"},
+            "choices": {"analytics": False},
+            "occurred_at": "2026-11-20T10:00:00Z",
+        },
+    )
+    record(
+        api,
+        {
+            "subject": {"email": "x@example.com"},
+            "choices": {"analytics": True},
+            "occurred_at": "2026-11-19T10:00:00Z",
+        },
+    )
     state = api.get("/api/v1/consents/state", {"email": "x@example.com"}).json()
     assert {p["purpose"]: p["decision"] for p in state["purposes"]}["analytics"] == "denied"
     assert ConsentEvent.objects.count() == 2
@@ -170,8 +233,11 @@ def test_tenancy_key_never_sees_or_writes_other_organization(api, organization, 
     state = api.get("/api/v1/consents/state", {"email": "x@example.com"}).json()
     assert state["subject"] is None
     assert api.get("/api/v1/events").json()["results"] == []
-    check = api.post("/api/v1/checks", {"purpose": "analytics", "identifier_type": "email",
-                                        "identifiers": ["x@example.com"]}, format="json").json()
+    check = api.post(
+        "/api/v1/checks",
+        {"purpose": "analytics", "identifier_type": "email", "identifiers": ["x@example.com"]},
+        format="json",
+    ).json()
     assert check["results"][0]["reason"] == "no_record"
     assert ConsentEvent.objects.filter(organization=organization).count() == 0
 
@@ -179,8 +245,13 @@ def test_tenancy_key_never_sees_or_writes_other_organization(api, organization, 
 def test_events_are_listed_with_filters_and_cursor(api, organization):
     api.as_key(organization, "consents:write", "events:read")
     for i in range(5):
-        record(api, {"subject": {"email": f"p{i}@example.com"},
-                     "choices": {"analytics": True, "marketing_email": i % 2 == 0}})
+        record(
+            api,
+            {
+                "subject": {"email": f"p{i}@example.com"},
+                "choices": {"analytics": True, "marketing_email": i % 2 == 0},
+            },
+        )
     page = api.get("/api/v1/events", {"limit": 4}).json()
     assert len(page["results"]) == 4 and page["next"]
     rest = api.get(page["next"]).json()

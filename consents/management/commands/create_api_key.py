@@ -11,7 +11,8 @@ class Command(BaseCommand):
         parser.add_argument("--org", required=True, help="Organization slug")
         parser.add_argument("--name", required=True, help="What the key is for")
         parser.add_argument(
-            "--scopes", required=True,
+            "--scopes",
+            required=True,
             help=f"Comma-separated, from: {', '.join(ApiKey.Scope.values)}",
         )
 
@@ -28,8 +29,14 @@ class Command(BaseCommand):
             )
         if not name.strip():
             raise CommandError("--name must not be empty.")
-        api_key, raw = create_api_key(organization=organization, name=name.strip(), scopes=requested,
-                                      created_by="command line")
-        self.stdout.write(f"Created API key {api_key.name!r} ({api_key.prefix}) for {organization.slug} "
-                          f"with scopes {', '.join(api_key.scopes)}. It is shown only now:")
+        api_key, raw = create_api_key(
+            organization=organization,
+            name=name.strip(),
+            scopes=requested,
+            created_by="command line",
+        )
+        self.stdout.write(
+            f"Created API key {api_key.name!r} ({api_key.prefix}) for {organization.slug} "
+            f"with scopes {', '.join(api_key.scopes)}. It is shown only now:"
+        )
         self.stdout.write(raw)

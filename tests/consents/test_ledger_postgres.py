@@ -1,0 +1,108 @@
+"""Append-only and concurrency guarantees of the ledger, on real PostgreSQL connections."""
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.db.utils import InternalError, ProgrammingError
+
+from consents.models import ConsentEvent, ConsentState
+from consents.services import record_consent
+from consents.verification import verify_organization_ledger
+
+pytestmark = [pytest.mark.postgres]
+
+
+def conninfo() -> str:
+    settings = connection.settings_dict
+    return psycopg.conninfo.make_conninfo(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+    )
+
+
+@pytest.mark.django_db
+def test_database_refuses_update_and_delete_of_ledger_rows(organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "a@example.com"},
+        choices={"analytics": True},
+        source="api",
+        actor="test",
+    )
+    event_id = ConsentEvent.objects.get().pk
+    for statement in (
+        "UPDATE consents_consentevent SET granted = false WHERE id = %s",
+        "DELETE FROM consents_consentevent WHERE id = %s",
+    ):
+        with (
+            pytest.raises((InternalError, ProgrammingError)) as refused,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [event_id])
+        assert "append-only" in str(refused.value)
+    assert ConsentEvent.objects.get().granted is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_for_one_subject_lose_nothing_and_chain_verifies(organization):
+    workers, per_worker = 4, 15
+    settings = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{settings['USER']}@{settings['HOST']}:"
+        f"{settings['PORT']}/{settings['NAME']}",
+    }
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.ledger_writer",
+                str(organization.pk),
+                str(w),
+                str(per_worker),
+            ],
+            env=env,
+        )
+        for w in range(workers)
+    ]
+    assert [p.wait(timeout=120) for p in processes] == [0] * workers
+    events = ConsentEvent.objects.filter(organization=organization)
+    assert events.count() == workers * per_worker * 2
+    seqs = sorted(events.values_list("seq", flat=True))
+    assert seqs == list(range(1, workers * per_worker * 2 + 1))
+    report = verify_organization_ledger(organization)
+    assert report.ok, report.problems
+    last = events.filter(purpose__key="marketing_email").order_by("-id").first()
+    state = ConsentState.objects.get(purpose__key="marketing_email")
+    assert state.event_id == last.pk and state.granted == last.granted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tampering_with_a_stored_value_is_detected(organization):
+    for email in ("a@example.com", "b@example.com"):
+        record_consent(
+            organization=organization,
+            identifiers={"email": email},
+            choices={"analytics": True, "marketing_email": True},
+            source="api",
+            actor="t",
+        )
+    assert verify_organization_ledger(organization).ok
+    victim = ConsentEvent.objects.filter(purpose__key="marketing_email").order_by("id").first()
+    # An attacker with database access switches the trigger's guard off and edits a row.
+    with psycopg.connect(conninfo(), autocommit=False) as raw:
+        raw.execute("SET LOCAL kaizen.ledger_maintenance = 'on'")
+        raw.execute("UPDATE consents_consentevent SET granted = false WHERE id = %s", [victim.pk])
+        raw.commit()
+    report = verify_organization_ledger(organization)
+    assert not report.ok
+    assert report.problems[0].kind == "edited" and report.problems[0].event_id == victim.pk
