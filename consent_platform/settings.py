@@ -155,6 +155,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "consents.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # `format` is our own query parameter (exports), not DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(

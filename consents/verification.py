@@ -1,6 +1,13 @@
 """Verify the live ledger of an organization against its hash chains (see docs/ledger.md)."""
 
-from consents.ledger import VerificationReport, verify_records
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consents.exports import CSV_MANIFEST_PREFIX, manifest_signature_valid, records_from_csv_lines
+from consents.ledger import VerificationReport, iter_json_lines, verify_records
 from consents.models import ConsentEvent, DataSubject, Organization
 from consents.records import EVENT_VALUE_FIELDS, record_from_values
 
@@ -37,3 +44,110 @@ def verify_organization_ledger(organization: Organization) -> VerificationReport
         if length:
             heads[key] = (length, head)
     return verify_records(iter_ledger_records(organization), chain_starts=starts, chain_heads=heads)
+
+
+@dataclass
+class FileVerification:
+    """The result of checking an export file against its manifest and its chains."""
+
+    chain: VerificationReport
+    manifest: dict | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.problems
+
+
+def _last_line(path: Path) -> tuple[bytes, int]:
+    """The file's last non-empty line and the number of bytes it takes with its newlines."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(size - min(size, 1 << 20))
+        tail = handle.read()
+    stripped = tail.rstrip(b"\n")
+    last = stripped.rpartition(b"\n")[2]
+    return last, len(last) + len(tail) - len(stripped)
+
+
+def load_manifest(path: Path) -> tuple[dict | None, int]:
+    """The export's manifest and how many bytes at the file's end hold it (0 for a sidecar)."""
+    sidecar = path.with_name(path.name + ".manifest.json")
+    if sidecar.exists():
+        return json.loads(sidecar.read_text()), 0
+    if not path.stat().st_size:
+        return None, 0
+    last, trailer_bytes = _last_line(path)
+    text = last.decode("utf-8", "replace")
+    if text.startswith(CSV_MANIFEST_PREFIX):
+        return json.loads(text[len(CSV_MANIFEST_PREFIX) :]), trailer_bytes
+    if text.startswith('{"manifest"'):
+        return json.loads(text)["manifest"], trailer_bytes
+    return None, 0
+
+
+def _data_lines(path: Path, data_size: int, digest) -> Iterator[str]:
+    with path.open("rb") as handle:
+        remaining = data_size
+        for line in handle:
+            if remaining <= 0:
+                return
+            line = line[:remaining]
+            remaining -= len(line)
+            digest.update(line)
+            yield line.decode("utf-8")
+
+
+def verify_export_file(path: Path, public_key_hex: str | None = None) -> FileVerification:
+    """Recompute an export's chains in one streaming pass, then hold it against its manifest."""
+    manifest, trailer_bytes = load_manifest(path)
+    if manifest is None:
+        return FileVerification(
+            VerificationReport(),
+            None,
+            ["no manifest found (FILE.manifest.json or a trailing manifest line)"],
+        )
+    digest = hashlib.sha256()
+    lines = _data_lines(path, path.stat().st_size - trailer_bytes, digest)
+    counts = {"rows": 0, "first": None, "last": None}
+
+    def counted(records):
+        for record in records:
+            counts["rows"] += 1
+            counts["first"] = counts["first"] or record
+            counts["last"] = record
+            yield record
+
+    anchors = {k: tuple(v) for k, v in (manifest.get("chain_anchors") or {}).items()}
+    reader = records_from_csv_lines if manifest.get("format") == "csv" else iter_json_lines
+    try:
+        chain = verify_records(
+            counted(reader(lines)), chain_starts=anchors, complete=bool(manifest.get("complete"))
+        )
+        for _ in lines:  # read to the end so the digest covers the whole file
+            pass
+    except (ValueError, KeyError, TypeError) as exc:
+        return FileVerification(VerificationReport(), manifest, [f"unreadable export: {exc}"])
+    result = FileVerification(chain, manifest)
+    if not chain.ok:
+        return result
+    if digest.hexdigest() != manifest.get("sha256"):
+        result.problems.append("file SHA-256 differs from the manifest: the file was altered")
+    rows = counts["rows"]
+    if rows != manifest.get("rows"):
+        change = "removed" if rows < manifest.get("rows", 0) else "inserted"
+        result.problems.append(
+            f"{rows} events in the file, the manifest says {manifest.get('rows')}: "
+            f"an event was {change}"
+        )
+    if counts["first"] and counts["first"]["hash"] != manifest.get("first_hash"):
+        result.problems.append(f"first event {counts['first']['id']} is not the manifest's first")
+    if counts["last"] and counts["last"]["hash"] != manifest.get("last_hash"):
+        result.problems.append(f"last event {counts['last']['id']} is not the manifest's last")
+    if not manifest_signature_valid(manifest, public_key_hex):
+        result.problems.append(
+            "manifest signature does not verify"
+            + (" with the given public key" if public_key_hex else "")
+        )
+    return result

@@ -8,6 +8,7 @@ urlpatterns = [
     path("consents/state", views.ConsentStateView.as_view(), name="api-consent-state"),
     path("checks", views.CheckView.as_view(), name="api-checks"),
     path("events", views.EventListView.as_view(), name="api-events"),
+    path("events/export", views.EventExportView.as_view(), name="api-events-export"),
     path("gpp/decode", gpp_views.GppDecodeView.as_view(), name="api-gpp-decode"),
     path("unsubscribe-links", UnsubscribeLinksView.as_view(), name="api-unsubscribe-links"),
 ]

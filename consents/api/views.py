@@ -1,6 +1,8 @@
 """Server-side consent API: record, state, check before send, ledger listing."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -8,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from consent_platform.ratelimit import client_ip
-from consents import gpp, selectors, services
+from consents import exports, gpp, selectors, services
 from consents.api import serializers as io
 from consents.identifiers import IDENTIFIER_KINDS
 from consents.jurisdiction import normalize_jurisdiction
@@ -214,3 +216,61 @@ class EventListView(APIView):
             query["after"] = str(rows[-1]["id"])
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response({"results": rows, "next": next_url})
+
+
+class ExportFilters(EventFilters):
+    format = serializers.ChoiceField(choices=exports.FORMATS, default="ndjson")
+
+    def validate(self, attrs):
+        if "after" in attrs or "limit" in self.initial_data:
+            raise serializers.ValidationError({"after": ["Exports are not paginated."]})
+        return attrs
+
+
+def export_filter_summary(data: dict) -> dict:
+    """The filters as they go into a manifest: only those given, as strings."""
+    summary = {}
+    for name in ("since", "until", "purpose", "site", *IDENTIFIER_KINDS):
+        if data.get(name):
+            value = data[name]
+            summary[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    for kind in IDENTIFIER_KINDS:
+        if kind in summary:
+            summary[kind] = "(hashed)"
+    return summary
+
+
+class EventExportView(APIView):
+    """Stream the ledger in ledger order; the manifest is the last line."""
+
+    required_scopes = ("events:export",)
+
+    @extend_schema(
+        parameters=[ExportFilters],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+        summary="Export the ledger (NDJSON or CSV) with a signed manifest",
+    )
+    def get(self, request):
+        filters = ExportFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        organization = request.principal.organization
+        export = exports.LedgerExport(
+            organization=organization,
+            events=filtered_events(organization, data),
+            filters=export_filter_summary(data),
+            format=data["format"],
+        )
+        content_type = (
+            "text/csv; charset=utf-8" if data["format"] == "csv" else "application/x-ndjson"
+        )
+        response = StreamingHttpResponse(export.chunks_with_trailer(), content_type=content_type)
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{organization.slug}-ledger-{stamp}.{data["format"]}"'
+        )
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,212 @@
+"""Streaming ledger exports (NDJSON, CSV) and their signed manifests.
+
+An export reads the ledger in id-keyed batches, so memory stays flat whatever the ledger's
+size, and it is bounded by the highest event id at its start, so rows appended meanwhile do
+not make it inconsistent. The manifest (filters, row count, first and last hash, the file's
+SHA-256) is signed with the organization's Ed25519 export key; anyone holding the published
+public key can check a file long after it left.
+"""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.db.models import Max
+from django.utils import timezone
+
+from consents.ledger import format_timestamp
+from consents.models import ConsentEvent, DataSubject, Organization
+from consents.records import EVENT_VALUE_FIELDS, record_from_values
+
+FORMATS = ("ndjson", "csv")
+EXPORT_BATCH = 5_000
+MANIFEST_KIND = "kaizen-ledger-export"
+# Columns of an export, in order (CSV header; NDJSON keys).
+EXPORT_COLUMNS = (
+    "id",
+    "v",
+    "organization",
+    "subject",
+    "seq",
+    "purpose",
+    "granted",
+    "source",
+    "notice_version",
+    "jurisdiction",
+    "site",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "ip_truncated",
+    "user_agent",
+    "pii_salt",
+    "pii_digest",
+    "client_event_id",
+    "prev_hash",
+    "hash",
+)
+CSV_MANIFEST_PREFIX = "# manifest: "
+
+
+def export_private_key(organization: Organization) -> Ed25519PrivateKey:
+    """The organization's export signing key, derived from its secret for this use only."""
+    seed = hmac.new(
+        organization.export_signing_key.encode(), b"kaizen-export-ed25519-v1", hashlib.sha256
+    ).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def export_public_key_hex(organization: Organization) -> str:
+    public = export_private_key(organization).public_key()
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def manifest_signing_bytes(manifest: dict) -> bytes:
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def manifest_signature_valid(manifest: dict, public_key_hex: str | None = None) -> bool:
+    """Check the manifest's signature with the given (trusted) key, or the one it names."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(
+            bytes.fromhex(public_key_hex or manifest["public_key"])
+        )
+        key.verify(bytes.fromhex(manifest["signature"]), manifest_signing_bytes(manifest))
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+@dataclass
+class LedgerExport:
+    """One export: iterate `chunks()` for the file's bytes, then read `manifest`."""
+
+    organization: Organization
+    events: object  # a ConsentEvent queryset, already filtered, any order
+    filters: dict
+    format: str = "ndjson"
+    batch: int = EXPORT_BATCH
+    manifest: dict = field(default_factory=dict)
+
+    def chunks(self) -> Iterator[bytes]:
+        digest = hashlib.sha256()
+        rows, first_hash, last_hash = 0, "", ""
+        bound = self.events.aggregate(top=Max("id"))["top"] or 0
+        encode = self._csv_encoder() if self.format == "csv" else _ndjson_line
+        if self.format == "csv":
+            header = _csv_line(EXPORT_COLUMNS)
+            digest.update(header)
+            yield header
+        last_id = 0
+        while last_id < bound:
+            batch_rows = list(
+                self.events.filter(id__gt=last_id, id__lte=bound)
+                .order_by("id")
+                .values(*EVENT_VALUE_FIELDS)[: self.batch]
+            )
+            if not batch_rows:
+                break
+            out = []
+            for row in batch_rows:
+                record = record_from_values(row)
+                if not first_hash:
+                    first_hash = record["hash"]
+                last_hash = record["hash"]
+                out.append(encode(record))
+            rows += len(batch_rows)
+            last_id = batch_rows[-1]["id"]
+            chunk = b"".join(out)
+            digest.update(chunk)
+            yield chunk
+        self.manifest = self._sign(
+            {
+                "kind": MANIFEST_KIND,
+                "version": 1,
+                "organization": self.organization.slug,
+                "format": self.format,
+                "filters": self.filters,
+                "complete": not self.filters,
+                "rows": rows,
+                "first_hash": first_hash,
+                "last_hash": last_hash,
+                "max_event_id": bound,
+                "sha256": digest.hexdigest(),
+                "generated_at": format_timestamp(timezone.now()),
+                "chain_anchors": self._anchors() if not self.filters else {},
+            }
+        )
+
+    def chunks_with_trailer(self) -> Iterator[bytes]:
+        """The file followed by its manifest as a last line (for HTTP, which has no sidecar)."""
+        yield from self.chunks()
+        if self.format == "csv":
+            yield (CSV_MANIFEST_PREFIX + json.dumps(self.manifest, sort_keys=True) + "\n").encode()
+        else:
+            yield (json.dumps({"manifest": self.manifest}, sort_keys=True) + "\n").encode()
+
+    def _anchors(self) -> dict:
+        return {
+            str(uid): [seq, anchor]
+            for uid, seq, anchor in DataSubject.objects.filter(
+                organization=self.organization, chain_anchor_seq__gt=0
+            ).values_list("uid", "chain_anchor_seq", "chain_anchor_hash")
+        }
+
+    def _sign(self, manifest: dict) -> dict:
+        key = export_private_key(self.organization)
+        manifest["public_key"] = export_public_key_hex(self.organization)
+        manifest["signature"] = key.sign(manifest_signing_bytes(manifest)).hex()
+        return manifest
+
+    @staticmethod
+    def _csv_encoder():
+        def encode(record: dict) -> bytes:
+            return _csv_line(_csv_value(record[c]) for c in EXPORT_COLUMNS)
+
+        return encode
+
+
+def _ndjson_line(record: dict) -> bytes:
+    return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _csv_line(values) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(list(values))
+    return buffer.getvalue().encode()
+
+
+def records_from_csv_lines(lines) -> Iterator[dict]:
+    """Read an export CSV back into records with their JSON types."""
+    reader = csv.DictReader(lines)
+    for row in reader:
+        yield {
+            **row,
+            "id": int(row["id"]),
+            "v": int(row["v"]),
+            "seq": int(row["seq"]),
+            "granted": row["granted"] == "true",
+            "ip_truncated": row["ip_truncated"] or None,
+            "user_agent": row["user_agent"] or None,
+            "pii_salt": row["pii_salt"] or None,
+        }
+
+
+def organization_events(organization: Organization):
+    return ConsentEvent.objects.filter(organization=organization)

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from consents.exports import export_public_key_hex
+from consents.models import Organization
+from consents.verification import verify_export_file, verify_organization_ledger
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify an export file against its chains and signed manifest, or (--org) the live "
+        "ledger. Exits 1 naming the first event edited, removed, inserted or reordered."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "file", nargs="?", help="Export file (its manifest beside it or inside)"
+        )
+        parser.add_argument(
+            "--org", help="Verify this organization's live ledger (or trust its key)"
+        )
+        parser.add_argument(
+            "--public-key", help="Trusted export public key (hex) for the signature"
+        )
+
+    def handle(self, *args, file=None, org=None, public_key=None, **options):
+        organization = None
+        if org:
+            organization = Organization.objects.filter(slug=org).first()
+            if organization is None:
+                raise CommandError(f"No organization with slug {org!r}.")
+        if file:
+            path = Path(file)
+            if not path.is_file():
+                raise CommandError(f"No such file: {file}")
+            trusted = public_key or (export_public_key_hex(organization) if organization else None)
+            result = verify_export_file(path, trusted)
+            chain, problems = result.chain, list(result.problems)
+        elif organization:
+            chain, problems = verify_organization_ledger(organization), []
+        else:
+            raise CommandError("Give an export FILE, or --org ORG to verify the live ledger.")
+        if chain.problems:
+            first = chain.problems[0]
+            raise CommandError(f"FAILED: {first.kind}: {first.message}", returncode=1)
+        if problems:
+            raise CommandError("FAILED: " + "; ".join(problems), returncode=1)
+        self.stdout.write(f"OK: {chain.events} events in {chain.subjects} chains verified.")
