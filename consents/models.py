@@ -256,6 +256,7 @@ class Source(models.TextChoices):
     GPC = "gpc", "Global Privacy Control signal"
     ADMIN = "admin", "Admin on behalf of the subject"
     UNSUBSCRIBE = "unsubscribe", "One-click unsubscribe"
+    RETENTION = "retention", "Retention policy (preference lapsed)"
 
 
 class LedgerQuerySet(models.QuerySet):

@@ -25,6 +25,7 @@ from consents.models import (
     Purpose,
     Source,
     SubjectIdentifier,
+    Suppression,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -92,7 +93,7 @@ def request_digest(payload: dict) -> str:
 
 def _validate(
     organization: Organization,
-    identifiers: Mapping[str, str],
+    identifiers: Mapping[str, str] | None,
     choices: Mapping[str, bool],
     source: str,
     notice_version: str | None,
@@ -100,7 +101,7 @@ def _validate(
 ):
     errors: dict = {}
     normalized: dict[str, str] = {}
-    for kind, value in identifiers.items():
+    for kind, value in (identifiers or {}).items():
         if value in (None, ""):
             continue
         if kind not in IDENTIFIER_KINDS:
@@ -111,7 +112,7 @@ def _validate(
         except Exception as exc:  # ValidationError or type errors from odd input
             messages = getattr(exc, "messages", [str(exc)])
             errors.setdefault("subject", {})[kind] = messages
-    if not normalized and "subject" not in errors:
+    if identifiers is not None and not normalized and "subject" not in errors:
         errors["subject"] = [NO_IDENTIFIER]
     if not choices:
         errors["choices"] = [NO_CHOICES]
@@ -209,7 +210,8 @@ def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> 
 def record_consent(
     *,
     organization: Organization,
-    identifiers: Mapping[str, str],
+    identifiers: Mapping[str, str] | None = None,
+    subject: DataSubject | None = None,
     choices: Mapping[str, bool],
     source: str,
     actor: str,
@@ -221,14 +223,18 @@ def record_consent(
     occurred_at: datetime | None = None,
     idempotency_key: str = "",
     source_by_purpose: Mapping[str, str] | None = None,
+    touch_activity: bool = True,
 ) -> ConsentResult:
     """Validate and record choices: append to the ledger, update state, queue webhooks.
 
     All of it happens in one transaction; on any error nothing is written. Raises
     ConsentValidationError for bad input and IdempotencyConflict when `idempotency_key`
     was used before for another request; a replay of the same request returns the stored
-    answer with `replayed=True`.
+    answer with `replayed=True`. The subject is named by `identifiers` (raw values) or, for
+    internal callers that only hold the subject (retention), by `subject`.
     """
+    if (identifiers is None) == (subject is None):
+        raise ValueError("Name the subject by identifiers or by subject, not both.")
     source_by_purpose = dict(source_by_purpose or {})
     normalized, purposes, notice = _validate(
         organization, identifiers, choices, source, notice_version, source_by_purpose
@@ -260,6 +266,8 @@ def record_consent(
             result = _append(
                 organization=organization,
                 normalized=normalized,
+                known_subject=subject,
+                touch_activity=touch_activity,
                 purposes=purposes,
                 choices=choices,
                 source=source,
@@ -313,6 +321,8 @@ def _append(
     *,
     organization,
     normalized,
+    known_subject,
+    touch_activity,
     purposes,
     choices,
     source,
@@ -327,7 +337,10 @@ def _append(
     client_event_id,
     now,
 ) -> ConsentResult:
-    subject = _resolve_subject(organization, normalized)
+    if known_subject is not None:
+        subject = DataSubject.objects.select_for_update().get(pk=known_subject.pk)
+    else:
+        subject = _resolve_subject(organization, normalized)
     ip_truncated = truncate_ip(ip)
     user_agent = (user_agent or "")[:USER_AGENT_MAX] or None
     events: list[ConsentEvent] = []
@@ -364,11 +377,14 @@ def _append(
     ConsentEvent.objects.bulk_create(events)
     subject.chain_length = seq
     subject.chain_head_hash = prev_hash
-    subject.last_activity_at = now
+    if touch_activity:
+        subject.last_activity_at = now
     subject.save(
         update_fields=["chain_length", "chain_head_hash", "last_activity_at", "is_identified"]
     )
     states = _project(organization, subject, events, purposes, notice)
+    if source == Source.PREFERENCE_CENTER:
+        _lift_suppressions(organization, normalized, events, purposes)
     _queue_webhooks(organization, subject, events)
     return ConsentResult(subject=subject, events=events, states=states, purposes=purposes)
 
@@ -439,6 +455,19 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
         to_update, ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
     )
     return list(ConsentState.objects.filter(subject=subject).select_related("purpose"))
+
+
+def _lift_suppressions(organization, normalized, events, purposes) -> None:
+    """A person who opts in again themselves lifts the erasure's never-contact record."""
+    marketing = {Purpose.Kind.COMMUNICATION_CHANNEL, Purpose.Kind.MARKETING_TOPIC}
+    if not any(e.granted and purposes[e.purpose.key].kind in marketing for e in events):
+        return
+    for kind in ("email", "phone"):
+        if kind in normalized:
+            value_hash = hash_identifier(organization.identifier_secret, kind, normalized[kind])
+            Suppression.objects.filter(
+                organization=organization, kind=kind, value_hash=value_hash
+            ).delete()
 
 
 def webhook_payload(organization, subject, event: ConsentEvent) -> dict:

@@ -8,7 +8,7 @@ from consents.models import Source
 
 MAX_CHECK_IDENTIFIERS = 10_000
 MAX_CHOICES = 100
-API_SOURCES = [s for s in Source.values if s not in ("banner", "gpc", "unsubscribe")]
+API_SOURCES = [s for s in Source.values if s not in ("banner", "gpc", "unsubscribe", "retention")]
 
 
 class StrictBooleanField(serializers.BooleanField):

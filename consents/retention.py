@@ -1,0 +1,267 @@
+"""Retention and erasure: the one narrow path past the ledger's append-only guard.
+
+What goes, per organization (its retention settings):
+- an anonymous visitor inactive longer than `anonymous_event_retention_days`: the whole subject
+  (events, state, identifiers); an active one loses the events older than that which no current
+  decision rests on, and its chain records where it now starts (the anchor);
+- an identified person's events older than `identified_event_retention_days` keep the decision
+  but lose their personal data (truncated IP, user agent);
+- marketing grants of a person with no sign of interest for `marketing_retention_days` lapse:
+  a refusal with source `retention` is recorded through the consent service, so state stays
+  derived from the ledger. Opt-outs are kept: they are proof.
+Every hash still verifies afterwards (docs/ledger.md, "Personal data and retention").
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from consents.models import (
+    ConsentEvent,
+    ConsentState,
+    DataSubject,
+    Organization,
+    PrivacyRequestLog,
+    SubjectIdentifier,
+    Suppression,
+)
+from consents.selectors import MARKETING_KINDS, subject_by_identifier
+from consents.services import record_consent
+
+BATCH = 500
+
+
+@contextmanager
+def ledger_maintenance() -> Iterator[None]:
+    """A transaction in which the database lets retention change or delete ledger rows."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL kaizen.ledger_maintenance = 'on'")
+        yield
+
+
+def _ledger_rows():
+    # The default manager refuses update()/delete(); retention alone uses the base manager.
+    return ConsentEvent._base_manager
+
+
+def deidentify_events(events_filter: dict) -> int:
+    """Remove the personal data of matching events (their digests keep the chain valid)."""
+    return (
+        _ledger_rows()
+        .filter(**events_filter)
+        .exclude(pii_salt=None, ip_truncated=None, user_agent=None)
+        .update(ip_truncated=None, user_agent=None, pii_salt=None)
+    )
+
+
+@dataclass
+class RetentionReport:
+    dry_run: bool
+    subjects_deleted: int = 0
+    events_deleted: int = 0
+    events_deidentified: int = 0
+    marketing_lapsed: int = 0
+    details: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "subjects_deleted": self.subjects_deleted,
+            "events_deleted": self.events_deleted,
+            "events_deidentified": self.events_deidentified,
+            "marketing_lapsed": self.marketing_lapsed,
+        }
+
+
+def apply_retention(
+    organization: Organization, *, dry_run: bool = False, now=None, performed_by: str = "retention"
+) -> RetentionReport:
+    now = now or timezone.now()
+    report = RetentionReport(dry_run=dry_run)
+    anonymous_cutoff = now - timedelta(days=organization.anonymous_event_retention_days)
+    identified_cutoff = now - timedelta(days=organization.identified_event_retention_days)
+    marketing_cutoff = now - timedelta(days=organization.marketing_retention_days)
+
+    _delete_inactive_anonymous(organization, anonymous_cutoff, dry_run, report)
+    _trim_active_anonymous(organization, anonymous_cutoff, dry_run, report)
+    old_identified = ConsentEvent.objects.filter(
+        organization=organization, subject__is_identified=True, recorded_at__lt=identified_cutoff
+    ).exclude(pii_salt=None, ip_truncated=None, user_agent=None)
+    if dry_run:
+        report.events_deidentified = old_identified.count()
+    else:
+        ids = list(old_identified.values_list("id", flat=True))
+        for start in range(0, len(ids), BATCH * 10):
+            with ledger_maintenance():
+                report.events_deidentified += deidentify_events(
+                    {"id__in": ids[start : start + BATCH * 10]}
+                )
+    _lapse_marketing(organization, marketing_cutoff, dry_run, report, performed_by)
+    if not dry_run:
+        PrivacyRequestLog.objects.create(
+            organization=organization,
+            action=PrivacyRequestLog.Action.RETENTION,
+            performed_by=performed_by,
+            details=report.as_dict(),
+        )
+    return report
+
+
+def _delete_inactive_anonymous(organization, cutoff, dry_run, report) -> None:
+    subjects = DataSubject.objects.filter(
+        organization=organization, is_identified=False, last_activity_at__lt=cutoff
+    )
+    if dry_run:
+        report.subjects_deleted += subjects.count()
+        report.events_deleted += ConsentEvent.objects.filter(subject__in=subjects).count()
+        return
+    while True:
+        batch = list(subjects.values_list("pk", flat=True)[:BATCH])
+        if not batch:
+            return
+        with ledger_maintenance():
+            ConsentState.objects.filter(subject__in=batch).delete()
+            SubjectIdentifier.objects.filter(subject__in=batch).delete()
+            deleted, _ = _ledger_rows().filter(subject__in=batch).delete()
+            report.events_deleted += deleted
+            report.subjects_deleted += DataSubject.objects.filter(pk__in=batch).delete()[0]
+
+
+def _trim_active_anonymous(organization, cutoff, dry_run, report) -> None:
+    """Drop the oldest events of active visitors' chains where no current decision rests."""
+    candidates = (
+        ConsentEvent.objects.filter(
+            organization=organization,
+            subject__is_identified=False,
+            recorded_at__lt=cutoff,
+            subject__last_activity_at__gte=cutoff,
+        )
+        .order_by()
+        .values_list("subject_id", flat=True)
+        .distinct()
+    )
+    for subject_id in list(candidates):
+        with ledger_maintenance():
+            subject = DataSubject.objects.select_for_update().get(pk=subject_id)
+            in_use = set(
+                ConsentState.objects.filter(subject=subject).values_list("event_id", flat=True)
+            )
+            prefix = []
+            for event_id, seq, recorded_at, event_hash in (
+                ConsentEvent.objects.filter(subject=subject)
+                .order_by("seq")
+                .values_list("id", "seq", "recorded_at", "hash")
+            ):
+                if recorded_at >= cutoff or event_id in in_use:
+                    break
+                prefix.append((event_id, seq, event_hash))
+            if not prefix:
+                continue
+            report.events_deleted += len(prefix)
+            if dry_run:
+                continue
+            _ledger_rows().filter(pk__in=[p[0] for p in prefix]).delete()
+            subject.chain_anchor_seq, subject.chain_anchor_hash = prefix[-1][1], prefix[-1][2]
+            subject.save(update_fields=["chain_anchor_seq", "chain_anchor_hash"])
+
+
+def _lapse_marketing(organization, cutoff, dry_run, report, performed_by) -> None:
+    lapsing = (
+        ConsentState.objects.filter(
+            organization=organization,
+            granted=True,
+            purpose__kind__in=MARKETING_KINDS,
+            subject__last_activity_at__lt=cutoff,
+            subject__erased_at=None,
+        )
+        .select_related("purpose")
+        .order_by("subject_id")
+    )
+    if dry_run:
+        report.marketing_lapsed = lapsing.count()
+        return
+    by_subject: dict[int, list[str]] = {}
+    for state in lapsing:
+        by_subject.setdefault(state.subject_id, []).append(state.purpose.key)
+    for subject_id, keys in by_subject.items():
+        identifier = SubjectIdentifier.objects.filter(subject_id=subject_id).first()
+        if identifier is None:
+            continue
+        _record_lapse(organization, subject_id, keys, performed_by)
+        report.marketing_lapsed += len(keys)
+
+
+def _record_lapse(organization, subject_id: int, keys: list[str], performed_by: str) -> None:
+    """Record lapsed marketing grants as refusals, keeping the subject's last activity."""
+    record_consent(
+        organization=organization,
+        subject=DataSubject.objects.get(pk=subject_id),
+        choices=dict.fromkeys(keys, False),
+        source="retention",
+        actor=performed_by,
+        touch_activity=False,
+    )
+
+
+@dataclass
+class ErasureResult:
+    subject_uid: str
+    identifiers_removed: int
+    suppressions: int
+    events_deidentified: int
+    states_removed: int
+
+
+class SubjectNotFound(Exception):
+    pass
+
+
+def erase_subject(
+    organization: Organization, *, kind: str, value: str, performed_by: str
+) -> ErasureResult:
+    """Erase a person on request: identifiers and personal data go, opt-out proof stays.
+
+    Their email and phone hashes become suppression records (never contact again), their
+    events keep the decision but lose IP and user agent, their identifiers and state go, and
+    the request itself is logged (without the erased data).
+    """
+    subject = subject_by_identifier(organization, kind, value)
+    if subject is None:
+        raise SubjectNotFound(f"No subject with that {kind}.")
+    with ledger_maintenance():
+        subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
+        contacts = list(
+            SubjectIdentifier.objects.filter(
+                subject=subject, kind__in=["email", "phone"]
+            ).values_list("kind", "value_hash")
+        )
+        Suppression.objects.bulk_create(
+            Suppression(organization=organization, kind=k, value_hash=h, reason="erasure")
+            for k, h in contacts
+        )
+        deidentified = deidentify_events({"subject": subject})
+        identifiers_removed, _ = SubjectIdentifier.objects.filter(subject=subject).delete()
+        states_removed, _ = ConsentState.objects.filter(subject=subject).delete()
+        subject.erased_at = timezone.now()
+        subject.is_identified = False
+        subject.save(update_fields=["erased_at", "is_identified"])
+        PrivacyRequestLog.objects.create(
+            organization=organization,
+            action=PrivacyRequestLog.Action.ERASURE,
+            subject_uid=subject.uid,
+            performed_by=performed_by[:64],
+            details={
+                "identifiers_removed": identifiers_removed,
+                "suppressions": len(contacts),
+                "events_deidentified": deidentified,
+            },
+        )
+    return ErasureResult(
+        str(subject.uid), identifiers_removed, len(contacts), deidentified, states_removed
+    )

@@ -1,0 +1,199 @@
+"""Retention and erasure: what is past its time goes, the ledger still verifies, opt-outs stick."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from consents.models import (
+    ConsentEvent,
+    ConsentState,
+    DataSubject,
+    PrivacyRequestLog,
+    SubjectIdentifier,
+    Suppression,
+)
+from consents.retention import apply_retention, ledger_maintenance
+from consents.selectors import check_identifiers
+from consents.services import record_consent
+from consents.verification import verify_organization_ledger
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def aged_ledger(organization):
+    """An inactive visitor, an active visitor with old history, and an old identified person."""
+    org = organization
+    org.anonymous_event_retention_days = 30
+    org.identified_event_retention_days = 60
+    org.marketing_retention_days = 90
+    org.save()
+    now = timezone.now()
+    old = now - timedelta(days=200)
+    for identifiers, choices, when in [
+        ({"visitor_id": "inactive-visitor-000001"}, {"analytics": True}, old),
+        ({"visitor_id": "active-visitor-0000001"}, {"analytics": True}, old),
+        ({"visitor_id": "active-visitor-0000001"}, {"advertising": False}, old),
+        ({"visitor_id": "active-visitor-0000001"}, {"analytics": False}, now),
+        ({"email": "old@example.com"}, {"marketing_email": True, "marketing_sms": False}, old),
+        ({"email": "new@example.com"}, {"marketing_email": True}, now),
+    ]:
+        record_consent(
+            organization=org,
+            identifiers=identifiers,
+            choices=choices,
+            source="api",
+            actor="t",
+            ip="192.0.2.9",
+            user_agent="UA",
+            occurred_at=when,
+        )
+    # Backdate what happened "long ago": recorded time and activity (fixture set-up only).
+    with ledger_maintenance():
+        ConsentEvent._base_manager.filter(occurred_at__lt=now - timedelta(days=1)).update(
+            recorded_at=old
+        )
+    for subject in DataSubject.objects.all():
+        if not subject.events.filter(recorded_at__gte=now - timedelta(days=1)).exists():
+            DataSubject.objects.filter(pk=subject.pk).update(last_activity_at=old)
+    return org
+
+
+def fix_hashes_after_backdating(org):
+    """Backdating recorded_at changed hashed content: re-chain the fixture so it verifies."""
+    from consents import ledger
+    from consents.records import EVENT_VALUE_FIELDS, record_from_values
+
+    for subject in DataSubject.objects.filter(organization=org):
+        prev = ""
+        for row in (
+            ConsentEvent.objects.filter(subject=subject).order_by("seq").values(*EVENT_VALUE_FIELDS)
+        ):
+            record = record_from_values(row)
+            record["prev_hash"] = prev
+            new_hash = ledger.event_hash(record)
+            with ledger_maintenance():
+                ConsentEvent._base_manager.filter(pk=row["id"]).update(
+                    prev_hash=prev, hash=new_hash
+                )
+            prev = new_hash
+        DataSubject.objects.filter(pk=subject.pk).update(chain_head_hash=prev)
+
+
+@pytest.fixture
+def retained(aged_ledger):
+    fix_hashes_after_backdating(aged_ledger)
+    assert verify_organization_ledger(aged_ledger).ok
+    return aged_ledger
+
+
+def test_dry_run_reports_and_changes_nothing(retained, capsys):
+    before = (ConsentEvent.objects.count(), DataSubject.objects.count())
+    call_command("apply_retention", "--org", retained.slug, "--dry-run")
+    out = capsys.readouterr().out
+    assert "Would delete 1 anonymous subjects and 2 events" in out
+    assert "lapse 1 marketing grants" in out
+    assert (ConsentEvent.objects.count(), DataSubject.objects.count()) == before
+    assert not PrivacyRequestLog.objects.exists()
+
+
+def test_retention_removes_what_is_past_its_time_and_ledger_still_verifies(retained):
+    dry = apply_retention(retained, dry_run=True)
+    report = apply_retention(retained)
+    assert report.as_dict() == {**dry.as_dict(), "dry_run": False}
+    assert report.subjects_deleted == 1 and report.events_deleted == 2
+    assert not SubjectIdentifier.objects.filter(
+        kind="visitor_id", subject__events__isnull=True
+    ).exists()
+    active = DataSubject.objects.get(identifiers__kind="visitor_id")
+    # Its oldest event (the superseded analytics grant) went; the advertising refusal stays
+    # because the current state rests on it.
+    assert active.chain_anchor_seq == 1
+    assert list(active.events.values_list("seq", flat=True)) == [2, 3]
+    old_person = DataSubject.objects.get(
+        identifiers__kind="email",
+        is_identified=True,
+        last_activity_at__lt=timezone.now() - timedelta(days=1),
+    )
+    old_events = ConsentEvent.objects.filter(subject=old_person, source="api")
+    assert all(e.ip_truncated is None and e.user_agent is None for e in old_events)
+    lapsed = ConsentState.objects.get(subject=old_person, purpose__key="marketing_email")
+    assert lapsed.granted is False and lapsed.source == "retention"
+    assert (
+        ConsentState.objects.get(subject=old_person, purpose__key="marketing_sms").granted is False
+    )
+    report = verify_organization_ledger(retained)
+    assert report.ok, report.problems
+    assert PrivacyRequestLog.objects.filter(action="retention").count() == 1
+
+
+def test_retention_then_export_verifies(retained, tmp_path):
+    apply_retention(retained)
+    path = tmp_path / "after.ndjson"
+    call_command("export_events", "--org", retained.slug, "--output", str(path))
+    call_command("verify_events", str(path), "--org", retained.slug)
+
+
+def test_erasure_keeps_a_suppression_that_still_blocks_marketing(organization, capsys):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "gone@example.com", "phone": "+4915100000001"},
+        choices={"marketing_email": True},
+        source="api",
+        actor="t",
+        ip="192.0.2.1",
+    )
+    call_command("erase_subject", "--org", organization.slug, "--email", "Gone@example.com")
+    assert "2 suppression records kept" in capsys.readouterr().out
+    assert not SubjectIdentifier.objects.exists() and not ConsentState.objects.exists()
+    assert ConsentEvent.objects.get().ip_truncated is None
+    assert Suppression.objects.count() == 2
+    # An old mailing list re-imports the address: still blocked.
+    record_consent(
+        organization=organization,
+        identifiers={"email": "gone@example.com"},
+        choices={"marketing_email": True},
+        source="import",
+        actor="t",
+    )
+    result = check_identifiers(
+        organization, organization.purpose_map["marketing_email"], "email", ["gone@example.com"]
+    )
+    assert (result[0].allowed, result[0].reason) == (False, "suppressed")
+    log = PrivacyRequestLog.objects.get(action="erasure")
+    assert "gone" not in str(log.details)
+    assert verify_organization_ledger(organization).ok
+
+
+def test_opting_in_again_themselves_lifts_the_suppression(organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "back@example.com"},
+        choices={"marketing_email": False},
+        source="api",
+        actor="t",
+    )
+    call_command("erase_subject", "--org", organization.slug, "--email", "back@example.com")
+    record_consent(
+        organization=organization,
+        identifiers={"email": "back@example.com"},
+        choices={"marketing_email": True},
+        source="preference_center",
+        actor="subject",
+    )
+    result = check_identifiers(
+        organization, organization.purpose_map["marketing_email"], "email", ["back@example.com"]
+    )
+    assert result[0].reason == "granted"
+
+
+def test_erasure_command_errors_are_readable(organization):
+    with pytest.raises(CommandError, match="No subject"):
+        call_command("erase_subject", "--org", organization.slug, "--email", "nobody@example.com")
+    with pytest.raises(CommandError, match="Invalid email"):
+        call_command("erase_subject", "--org", organization.slug, "--email", "not-an-email")
+    with pytest.raises(CommandError, match="exactly one"):
+        call_command("erase_subject", "--org", organization.slug)
