@@ -416,13 +416,15 @@
     }
     ui.fab.hidden = false;
   }
+  // Requested at once, in parallel with the config; the banner waits for it (no unstyled flash).
   function addStylesheet() {
-    var css = ds.css || me.src.replace(/\.js(\?.*)?$/, ".css");
-    if (d.querySelector("link[data-kz]")) return;
-    var l = h("link", { rel: "stylesheet", href: css, "data-kz": "" });
+    var l = h("link", { rel: "stylesheet", href: ds.css || me.src.replace(/\.js(\?.*)?$/, ".css"), "data-kz": "" });
     if (NONCE) l.nonce = NONCE;
-    d.head.appendChild(l);
+    var loaded = new Promise(function (done) { l.onload = l.onerror = done; });
+    (d.head || d.documentElement).appendChild(l);
+    return loaded;
   }
+  var cssLoaded = addStylesheet();
   function whenDom(fn) {
     if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", fn); else fn();
   }
@@ -443,11 +445,10 @@
   function start() {
     applyGpc();
     whenDom(function () {
-      addStylesheet();
       apply(false);
       watch();
       w.KaizenConsent.config = cfg;
-      if (needsPrompt()) showBanner(); else showFab();
+      cssLoaded.then(function () { if (needsPrompt()) showBanner(); else showFab(); });
     });
     flush();
   }
@@ -493,7 +494,7 @@
       ui = { watching: ui.watching };
       applyGpc();
       apply(false);
-      if (wasOpen || needsPrompt()) showBanner(); else showFab();
+      cssLoaded.then(function () { if (wasOpen || needsPrompt()) showBanner(); else showFab(); });
     });
   }, function () {
     if (!hadCached) w.addEventListener("online", function retry() {

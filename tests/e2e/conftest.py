@@ -73,7 +73,7 @@ class PageProblems(list):
 @pytest.fixture
 def open_page(browser, demo_site):
     """open_page(**context_options) -> a page in a fresh context; errors are collected."""
-    contexts = []
+    contexts, pages = [], []
 
     def opener(init_script: str | None = None, **options):
         context = browser.new_context(**options)
@@ -82,6 +82,11 @@ def open_page(browser, demo_site):
             context.add_init_script(init_script)
         page = context.new_page()
         page.set_default_timeout(10_000)
+        page.in_flight = set()
+        page.on("request", lambda request: page.in_flight.add(request))
+        page.on("requestfinished", lambda request: page.in_flight.discard(request))
+        page.on("requestfailed", lambda request: page.in_flight.discard(request))
+        pages.append(page)
         page.problems = PageProblems()
         page.on("pageerror", lambda exc: page.problems.append(f"pageerror: {exc}"))
         page.on(
@@ -95,6 +100,11 @@ def open_page(browser, demo_site):
         return page
 
     yield opener
+    # Let the live server finish what the pages asked for before the database is flushed.
+    for page in pages:
+        deadline = time.monotonic() + 5
+        while page.in_flight and time.monotonic() < deadline and not page.is_closed():
+            page.wait_for_timeout(25)
     for context in contexts:
         context.close()
 

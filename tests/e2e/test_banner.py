@@ -38,6 +38,11 @@ def banner_button(page, name):
     return page.locator(BANNER).get_by_role("button", name=name, exact=True)
 
 
+def wait_settled(page):
+    """Wait until the banner decided what to show: the banner or the floating button."""
+    wait_until(page, "document.querySelector('.kz-banner:not([hidden]), .kz-fab:not([hidden])')")
+
+
 def tab_to(page, locator, presses=40):
     """Press Tab until `locator` has the focus, as a keyboard-only visitor would."""
     handle = locator.element_handle()
@@ -90,8 +95,8 @@ def test_reject_all_runs_nothing_and_records_refusals(open_page, demo_site):
     assert {e.site.key for e in events} == {"demo"}
     assert {e.notice.version for e in events} == {"2026-01"}
     page.reload()
-    wait_until(page, "window.KaizenConsent.config !== null")
-    assert page.locator(BANNER).count() == 0 or page.locator(BANNER).is_hidden()
+    wait_settled(page)
+    assert page.locator(BANNER).count() == 0
     assert not SAMPLE_COOKIES & cookie_names(page)
 
 
@@ -112,7 +117,7 @@ def test_accept_all_runs_both_scripts_and_a_returning_visitor_sees_no_banner(ope
 
     page.reload()
     wait_until(page, "(window.demoRuns || []).length === 2")
-    wait_until(page, "window.KaizenConsent.config !== null")
+    wait_settled(page)
     assert page.locator(BANNER).count() == 0
     assert page.evaluate("window.KaizenConsent.get('analytics')") is True
     assert page.get_by_role("button", name="Privacy choices").count() >= 1
@@ -270,6 +275,7 @@ def test_choice_made_while_the_api_is_down_is_kept_and_delivered_later(open_page
     assert {e.purpose.key for e in events} >= {"analytics", "advertising"}
     assert not any(e.granted for e in events)
     assert {e.client_event_id for e in events} == {f"banner:demo:{queued['event_id']}"}
+    wait_settled(page)
     assert page.locator(BANNER).count() == 0
 
 

@@ -32,8 +32,8 @@ def banner_shown(open_page, demo_site, cookie, **options) -> bool:
     page = open_page(**options)
     page.context.add_cookies([cookie])
     page.goto(demo_site.url)
-    wait_until(page, "window.KaizenConsent.config !== null")
-    page.evaluate("window.KaizenConsent.ready")
+    # Either the banner or the floating "Privacy choices" button appears, never both.
+    wait_until(page, "document.querySelector('.kz-banner:not([hidden]), .kz-fab:not([hidden])')")
     return page.locator(".kz-banner").count() == 1 and page.locator(".kz-banner").is_visible()
 
 
