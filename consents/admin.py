@@ -2,8 +2,13 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
+from consents.dashboard import dashboard_figures
+from consents.exports import export_public_key_hex
 from consents.identifiers import IDENTIFIER_KINDS, identifier_hash
 from consents.keys import create_api_key, revoke_api_key
 from consents.models import (
@@ -18,6 +23,8 @@ from consents.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from consents.proof import proof_of_consent
+from consents.selectors import subject_by_identifier
 
 
 def member_organization_ids(request, roles=None) -> list[int]:
@@ -89,11 +96,95 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+def member_role(request, organization) -> str | None:
+    if request.user.is_superuser:
+        return Membership.Role.ADMIN
+    membership = Membership.objects.filter(user=request.user, organization=organization).first()
+    return membership.role if membership else None
+
+
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
     organization_path = "id"
-    list_display = ("slug", "name", "default_jurisdiction", "email_double_opt_in")
+    list_display = ("slug", "name", "default_jurisdiction", "email_double_opt_in", "links")
     search_fields = ("slug", "name")
+    readonly_fields = ("export_public_key",)
+
+    @admin.display(description="Export public key (give it to auditors)")
+    def export_public_key(self, obj):
+        return export_public_key_hex(obj) if obj.pk else ""
+
+    @admin.display(description="")
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">Dashboard</a> · <a href="{}">Proof of consent</a>',
+            reverse("admin:consents_organization_dashboard", args=[obj.pk]),
+            reverse("admin:consents_organization_proof", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        own = [
+            path(
+                "<int:org_id>/dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="consents_organization_dashboard",
+            ),
+            path(
+                "<int:org_id>/proof/",
+                self.admin_site.admin_view(self.proof_view),
+                name="consents_organization_proof",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _organization_and_role(self, request, org_id):
+        organization = Organization.objects.filter(pk=org_id).first()
+        role = member_role(request, organization) if organization else None
+        if role is None:
+            raise PermissionDenied
+        return organization, role
+
+    def dashboard_view(self, request, org_id):
+        organization, role = self._organization_and_role(request, org_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Consent dashboard: {organization.name}",
+            "organization": organization,
+            "role": role,
+            "figures": dashboard_figures(organization, role),
+        }
+        return TemplateResponse(request, "admin/consents/dashboard.html", context)
+
+    def proof_view(self, request, org_id):
+        organization, role = self._organization_and_role(request, org_id)
+        if role not in (Membership.Role.ADMIN, Membership.Role.AUDITOR):
+            raise PermissionDenied
+        kind = request.GET.get("kind", "email")
+        value = request.GET.get("value", "").strip()
+        proof, error = None, ""
+        if value:
+            if kind not in IDENTIFIER_KINDS:
+                error = "Choose an identifier type."
+            else:
+                try:
+                    subject = subject_by_identifier(organization, kind, value)
+                except ValidationError as exc:
+                    subject, error = None, " ".join(exc.messages)
+                if subject is not None:
+                    proof = proof_of_consent(organization, subject)
+                elif not error:
+                    error = f"No subject with that {kind.replace('_', ' ')}."
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Proof of consent: {organization.name}",
+            "organization": organization,
+            "kinds": IDENTIFIER_KINDS,
+            "kind": kind,
+            "value": value,
+            "proof": proof,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/consents/proof.html", context)
 
     def get_queryset(self, request):
         queryset = admin.ModelAdmin.get_queryset(self, request)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("checks", views.CheckView.as_view(), name="api-checks"),
     path("events", views.EventListView.as_view(), name="api-events"),
     path("events/export", views.EventExportView.as_view(), name="api-events-export"),
+    path("subjects/proof", views.ProofOfConsentView.as_view(), name="api-proof-of-consent"),
     path("gpp/decode", gpp_views.GppDecodeView.as_view(), name="api-gpp-decode"),
     path("unsubscribe-links", UnsubscribeLinksView.as_view(), name="api-unsubscribe-links"),
 ]

@@ -6,6 +6,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +16,7 @@ from consents.api import serializers as io
 from consents.identifiers import IDENTIFIER_KINDS
 from consents.jurisdiction import normalize_jurisdiction
 from consents.models import ConsentEvent, Purpose
+from consents.proof import proof_of_consent
 from consents.records import EVENT_VALUE_FIELDS, record_from_values
 
 IDENTIFIER_PARAMETERS = [
@@ -274,3 +276,29 @@ class EventExportView(APIView):
         )
         response["Cache-Control"] = "no-store"
         return response
+
+
+class ProofOfConsentView(APIView):
+    """A subject's full history, each decision with the exact notice text it was made under."""
+
+    required_scopes = ("consents:read", "events:read")
+
+    @extend_schema(
+        parameters=[
+            *IDENTIFIER_PARAMETERS,
+            OpenApiParameter("jurisdiction", OpenApiTypes.STR, description="e.g. DE, US-CA"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="Proof of consent for one subject",
+    )
+    def get(self, request):
+        organization = request.principal.organization
+        kind, value = identifier_from_query(request.query_params)
+        try:
+            subject = selectors.subject_by_identifier(organization, kind, value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({kind: exc.messages}) from None
+        if subject is None:
+            raise NotFound(f"No subject with that {kind} in this organization.")
+        jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
+        return Response(proof_of_consent(organization, subject, jurisdiction))
