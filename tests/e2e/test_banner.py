@@ -289,3 +289,41 @@ def test_right_to_left_language_renders_rtl(open_page, demo_site):
     assert banner.get_attribute("lang") == "ar"
     assert banner_button(page, "قبول الكل").is_visible()
     assert page.evaluate(f"getComputedStyle(document.querySelector('{BANNER}')).direction") == "rtl"
+
+
+def test_page_scripts_use_the_api_and_late_blocked_elements_follow_consent(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    page.locator(BANNER).wait_for()
+    page.evaluate(
+        """() => {
+            window.heard = [];
+            window.KaizenConsent.onChange((choices) => heard.push(["callback", choices.analytics]));
+            document.addEventListener("kaizen:consent-change", ({detail}) =>
+                heard.push(["event", detail.choices.analytics, detail.config.site, detail.gpc]));
+        }"""
+    )
+
+    result = page.evaluate("window.KaizenConsent.set({analytics: true})")
+
+    assert result["analytics"] is True and result["advertising"] is False
+    assert page.evaluate("window.heard") == [["event", True, "demo", False], ["callback", True]]
+    wait_until(page, "(window.demoRuns || []).length === 1")
+    assert "demo_ads" not in cookie_names(page)
+    assert page.locator(BANNER).is_hidden()
+
+    # Blocked elements added after load (a single-page app) follow the choice in force.
+    page.evaluate(
+        """() => {
+            for (const purpose of ["advertising", "analytics"]) {
+                const s = document.createElement("script");
+                s.type = "text/plain";
+                s.dataset.consent = purpose;
+                s.text = `(window.lateRuns = window.lateRuns || []).push("${purpose}")`;
+                document.body.appendChild(s);
+            }
+        }"""
+    )
+    wait_until(page, "(window.lateRuns || []).length === 1")
+    assert page.evaluate("window.lateRuns") == ["analytics"]
+    assert page.problems == []
