@@ -171,6 +171,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "consents.api.schema.add_error_responses",
+    ],
 }
 
 # CORS is decided per site (cookies.cors): only /api/v1/sites/ is open to browsers.
