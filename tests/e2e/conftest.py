@@ -14,7 +14,7 @@ import pytest
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
 # database access from the test body.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path(os.environ.get("KAIZEN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
