@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ConsentsConfig(AppConfig):
     name = "consents"
     verbose_name = "Consents"
+
+    def ready(self):
+        from consents.api import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -1,13 +1,18 @@
 """Error answers: field errors for bad input, 409 for a reused idempotency key."""
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from consents.services import ConsentValidationError, IdempotencyConflict
 
+BODY_TOO_LARGE = "The request body is too large."
+
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": BODY_TOO_LARGE}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, ConsentValidationError):
         return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IdempotencyConflict):

@@ -1,4 +1,19 @@
-"""OpenAPI post-processing: document the error answers every operation can give."""
+"""OpenAPI additions: the API-key security scheme and the error answers of every operation."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "consents.api.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`Authorization: Bearer kzc_...` (create with manage.py create_api_key)",
+        }
+
 
 ERROR_RESPONSES = {
     "400": "Bad input: field errors keyed by field name (nothing was written).",

@@ -8,6 +8,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -18,7 +20,18 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 
 
 @pytest.fixture
-def all_scopes_key(organization):
+def keep_test_connection():
+    """Calls go straight to the WSGI app: keep it from closing the test's database connection
+    at the end of each request (Django's own test client does the same)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def all_scopes_key(organization, keep_test_connection):
     from consents.models import ApiKey
     from tests.factories import api_key_for
 

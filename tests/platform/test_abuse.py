@@ -1,0 +1,85 @@
+"""Abuse: floods stay local to their site, failed authentication is limited and logged safely."""
+
+import json
+import logging
+
+import pytest
+from django.test import Client, override_settings
+
+from consents.models import ConsentEvent
+from tests.factories import SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@override_settings(
+    KAIZEN_RATE_LIMITS={
+        "visitor_ip": (10_000, 60),
+        "visitor_site": (5, 60),
+        "public_ip": (60, 60),
+        "auth_failure_ip": (20, 300),
+    }
+)
+def test_flood_against_one_site_does_not_degrade_another(organization):
+    SiteFactory(organization=organization, key="flooded")
+    SiteFactory(organization=organization, key="quiet")
+    client = Client()
+    flood = [
+        client.get("/api/v1/sites/flooded/config", REMOTE_ADDR=f"203.0.113.{n}").status_code
+        for n in range(1, 31)
+    ]
+    assert flood.count(429) == 25
+    assert client.get("/api/v1/sites/quiet/config", REMOTE_ADDR="203.0.113.1").status_code == 200
+
+
+@override_settings(
+    KAIZEN_RATE_LIMITS={
+        "visitor_ip": (120, 60),
+        "visitor_site": (20_000, 60),
+        "public_ip": (60, 60),
+        "auth_failure_ip": (3, 300),
+    }
+)
+def test_failed_authentication_is_rate_limited_and_logged_without_the_key(
+    api, organization, caplog
+):
+    secret = "kzc_abcdef123456_this-is-a-guessed-secret-value"
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    with caplog.at_level(logging.WARNING, logger="kaizen.auth"):
+        statuses = [api.get("/api/v1/events").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    assert "authentication failed" in caplog.text
+    assert "this-is-a-guessed-secret-value" not in caplog.text
+    api.as_key(organization, "events:read")
+    # The limit is per address: callers elsewhere are not locked out by one guesser.
+    assert api.get("/api/v1/events", REMOTE_ADDR="198.51.100.20").status_code == 200
+
+
+def test_last_used_time_is_recorded(api, organization):
+    from consents.models import ApiKey
+
+    api.as_key(organization, "events:read")
+    assert ApiKey.objects.get().last_used_at is None
+    api.get("/api/v1/events")
+    assert ApiKey.objects.get().last_used_at is not None
+
+
+def test_oversized_api_body_is_refused_cleanly(api, organization):
+    api.as_key(organization, "consents:check")
+    huge = json.dumps(
+        {
+            "purpose": "marketing_email",
+            "identifier_type": "email",
+            "identifiers": ["a" * 300 + "@example.com"] * 10_000,
+        }
+    )
+    response = api.post("/api/v1/checks", huge, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()
+
+
+def test_malformed_json_is_a_400_not_a_500(api, organization):
+    api.as_key(organization, "consents:write")
+    response = api.post("/api/v1/consents", "{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert ConsentEvent.objects.count() == 0

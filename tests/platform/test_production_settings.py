@@ -1,0 +1,79 @@
+"""Production settings: refuse to start without a secret, pass check --deploy, send the headers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
+    "ALLOWED_HOSTS": "consent.example.com,testserver",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+PROBE = """
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+call_command("collectstatic", verbosity=0, interactive=False)
+from django.test import Client
+client = Client(HTTP_HOST="consent.example.com")
+out = {}
+for path in ("/healthz", "/.well-known/gpc.json", "/admin/login/"):
+    response = client.get(path, secure=True)
+    out[path] = {"status": response.status_code, "headers": dict(response.headers),
+                 "cookies": {k: dict(v) for k, v in response.cookies.items()}}
+out["plain_http"] = client.get("/admin/login/").status_code
+out["plain_health"] = client.get("/healthz").status_code
+print(json.dumps(out))
+"""
+
+
+def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL")
+    }
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "consent_platform.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = run_with({"DEBUG": "0", "ALLOWED_HOSTS": "x"}, "manage.py", "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_check_deploy_is_clean():
+    result = run_with(PRODUCTION_ENV, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_security_headers_and_cookies_in_production(tmp_path):
+    result = run_with({**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path)}, "-c", PROBE)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    health = out["/healthz"]["headers"]
+    assert health["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert health["X-Content-Type-Options"] == "nosniff"
+    assert health["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    admin = out["/admin/login/"]
+    csp = admin["headers"]["Content-Security-Policy"]
+    assert (
+        "default-src 'self'" in csp and "'unsafe-inline'" not in csp and "object-src 'none'" in csp
+    )
+    assert admin["headers"]["X-Frame-Options"] == "DENY"
+    csrf = admin["cookies"]["csrftoken"]
+    assert csrf["secure"] is True and csrf["httponly"] is True
+    assert out["plain_http"] == 301  # redirected to HTTPS
+    assert out["plain_health"] == 200  # load-balancer probes stay on plain HTTP
