@@ -1,7 +1,15 @@
-"""Who the browser is: the banner's first-party cookie, an explicit ?visitor=, or a new id."""
+"""Who the browser is: the banner's first-party cookie, an explicit ?visitor=, or a new id.
+
+The cookie `kz_consent` belongs to the banner (docs/banner.md, "The consent cookie"): URL-encoded
+compact JSON `{"id", "c": {purpose: 1|0}, "n", "t", "g", "cv", "d"}`. When the preference center
+runs on the site's host (or the site shares its cookie across subdomains), a change made here is
+written into that cookie too, so the banner applies it on the next page without asking again.
+"""
 
 import json
 import secrets
+import time
+from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
 from django.core.exceptions import ValidationError
@@ -10,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from consents.identifiers import normalize_identifier
 
 CONSENT_COOKIE = "kz_consent"
-CONSENT_COOKIE_MAX_AGE = 180 * 24 * 3600
+DEFAULT_COOKIE_DAYS = 180
 
 
 def _valid_visitor_id(value) -> str | None:
@@ -22,8 +30,8 @@ def _valid_visitor_id(value) -> str | None:
         return None
 
 
-def visitor_id_from_cookie(request: HttpRequest) -> str | None:
-    """The `id` field of the banner's cookie (URL-encoded compact JSON), when well formed."""
+def consent_cookie(request: HttpRequest) -> dict | None:
+    """The banner's cookie as a dict, when it is well formed and names a valid visitor id."""
     raw = request.COOKIES.get(CONSENT_COOKIE, "")
     if not raw:
         return None
@@ -31,7 +39,14 @@ def visitor_id_from_cookie(request: HttpRequest) -> str | None:
         content = json.loads(unquote(raw))
     except ValueError:
         return None
-    return _valid_visitor_id(content.get("id")) if isinstance(content, dict) else None
+    if not isinstance(content, dict) or not _valid_visitor_id(content.get("id")):
+        return None
+    return content
+
+
+def visitor_id_from_cookie(request: HttpRequest) -> str | None:
+    content = consent_cookie(request)
+    return content["id"] if content else None
 
 
 def visitor_id_from_request(request: HttpRequest) -> str | None:
@@ -41,18 +56,63 @@ def visitor_id_from_request(request: HttpRequest) -> str | None:
 
 
 def new_visitor_id() -> str:
-    return secrets.token_urlsafe(18)
+    return secrets.token_urlsafe(16)
 
 
-def remember_visitor(request: HttpRequest, response: HttpResponse, visitor_id: str) -> None:
-    """Set the banner's cookie for a browser that had none, so its next visit is recognised."""
-    if visitor_id_from_cookie(request):
+def _cookie_domain(request: HttpRequest, domain: str) -> str | None:
+    """`domain` (e.g. .example.com) when this host is inside it, else None (host-only)."""
+    bare = (domain or "").lstrip(".").lower()
+    host = request.get_host().split(":")[0].lower()
+    if bare and (host == bare or host.endswith("." + bare)):
+        return domain
+    return None
+
+
+def remember_visitor(
+    request: HttpRequest,
+    response: HttpResponse,
+    visitor_id: str,
+    *,
+    choices: Mapping[str, bool] | None = None,
+    notice_version: str = "",
+    decided: bool = False,
+    gpc: bool = False,
+    cookie_domain: str = "",
+    lifetime_days: int = DEFAULT_COOKIE_DAYS,
+) -> None:
+    """Keep the banner's cookie in step with this browser's choices.
+
+    Without `choices` the cookie is only created when the browser has none (so its next visit is
+    recognised); with them, they are merged into it. `decided` marks a full cookie-category
+    decision (the banner then stops asking); `gpc` notes that a GPC opt-out was applied.
+    """
+    existing = consent_cookie(request)
+    if existing is not None and existing["id"] != visitor_id:
+        return  # the page works on another id (?visitor=): this browser's cookie stays as is
+    if existing is not None and choices is None and not gpc:
         return
-    value = quote(json.dumps({"id": visitor_id}, separators=(",", ":")), safe="")
+    now = int(time.time())
+    value = existing or {
+        "id": visitor_id,
+        "c": {},
+        "n": notice_version or None,
+        "t": now,
+        "g": 0,
+        "d": 0,
+    }
+    if not isinstance(value.get("c"), dict):
+        value["c"] = {}
+    if choices:
+        value["c"].update({key: int(bool(granted)) for key, granted in choices.items()})
+    if decided:
+        value.update(t=now, d=1, n=notice_version or value.get("n"))
+    if gpc:
+        value["g"] = 1
     response.set_cookie(
         CONSENT_COOKIE,
-        value,
-        max_age=CONSENT_COOKIE_MAX_AGE,
+        quote(json.dumps(value, separators=(",", ":")), safe=""),
+        max_age=lifetime_days * 24 * 3600,
+        domain=_cookie_domain(request, cookie_domain),
         samesite="Lax",
         secure=request.is_secure(),
     )

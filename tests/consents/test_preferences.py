@@ -5,7 +5,7 @@ import json
 import logging
 import re
 import time
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import pytest
 from django.test import Client
@@ -336,3 +336,59 @@ def test_without_double_opt_in_the_grant_counts_at_once(browser, organization):
     submit(browser, person_path(organization), {"purpose_marketing_email": "on"})
     assert states(organization)["marketing_email"] is True
     assert not EmailConfirmation.objects.exists()
+
+
+# The banner's cookie follows changes made here.
+
+
+def cookie_value(response) -> dict:
+    return json.loads(unquote(response.cookies["kz_consent"].value))
+
+
+def test_saving_updates_the_banner_cookie_on_a_shared_host(browser, organization, site):
+    site.cookie_domain = ".testserver"
+    site.save()
+    browser.cookies["kz_consent"] = quote(
+        json.dumps(
+            {
+                "id": VISITOR,
+                "c": {"analytics": 1, "advertising": 0},
+                "n": "2025-01",
+                "t": 1,
+                "g": 0,
+                "cv": "abc",
+                "d": 1,
+            },
+            separators=(",", ":"),
+        ),
+        safe="",
+    )
+    response = submit(browser, "/preferences/shop/", {"purpose_advertising": "on"})
+    stored = cookie_value(response)
+    assert stored["id"] == VISITOR
+    assert stored["c"] == {"analytics": 0, "advertising": 1}
+    assert (stored["n"], stored["d"], stored["cv"], stored["g"]) == ("2026-01", 1, "abc", 0)
+    assert stored["t"] > 1
+    assert response.cookies["kz_consent"]["domain"] == ".testserver"
+    assert response.cookies["kz_consent"]["samesite"] == "Lax"
+
+
+def test_a_new_browser_gets_a_banner_cookie_with_its_decision(browser, organization, site):
+    response = submit(browser, "/preferences/shop/", {"purpose_analytics": "on"})
+    stored = cookie_value(response)
+    assert stored["c"] == {"analytics": 1, "advertising": 0}
+    assert stored["d"] == 1
+    subject = selectors.subject_by_identifier(organization, "visitor_id", stored["id"])
+    assert subject.states.get(purpose__key="analytics").granted is True
+    assert response.cookies["kz_consent"]["domain"] == ""  # host-only without a cookie domain
+
+
+def test_another_browsers_id_in_the_link_leaves_this_cookie_alone(browser, organization, site):
+    browser.cookies["kz_consent"] = banner_cookie("mine-0123456789abcdef")
+    response = submit(
+        browser,
+        f"/preferences/shop/?visitor={VISITOR}",
+        {"purpose_analytics": "on", "visitor": VISITOR},
+    )
+    assert "kz_consent" not in response.cookies
+    assert selectors.subject_by_identifier(organization, "visitor_id", VISITOR) is not None

@@ -158,3 +158,11 @@ def test_public_pages_are_rate_limited_per_address(browser, organization, settin
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) >= 1
     assert organization.subjects.count() == subjects
+
+
+def test_gpc_is_noted_in_the_banner_cookie(browser, organization):
+    response = browser.get("/privacy-choices/acme/", HTTP_SEC_GPC="1")
+    stored = json.loads(unquote(response.cookies["kz_consent"].value))
+    assert stored["g"] == 1
+    assert stored["c"] == {"sale_share": 0, "targeted_advertising": 0}
+    assert stored["d"] == 0  # the banner still asks about cookies

@@ -87,7 +87,7 @@ def privacy_choices(request: HttpRequest, org_slug: str) -> HttpResponse:
             )
             path = reverse("preferences:privacy-choices", kwargs={"org_slug": org_slug})
             response = redirect(f"{path}?{urlencode({'visitor': visitor_id, 'done': 'saved'})}")
-            visitors.remember_visitor(request, response, visitor_id)
+            visitors.remember_visitor(request, response, visitor_id, choices=form.wanted())
             return response
     else:
         if gpc:
@@ -120,7 +120,12 @@ def privacy_choices(request: HttpRequest, org_slug: str) -> HttpResponse:
         },
     )
     response["Vary"] = "Sec-GPC, Cookie"
-    visitors.remember_visitor(request, response, visitor_id)
+    gpc_refusals = {
+        key: False for key in choices.GPC_KEYS if key in decisions and not decisions[key].allowed
+    }
+    visitors.remember_visitor(
+        request, response, visitor_id, choices=gpc_refusals if gpc else None, gpc=gpc
+    )
     return response
 
 

@@ -51,7 +51,8 @@ def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
 def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
     site = get_object_or_404(Site.objects.select_related("organization"), key=site_key)
     organization = site.organization
-    purposes = list(site.purposes.filter(kind=Purpose.Kind.COOKIE_CATEGORY)) or list(
+    # The purposes the site's banner asks about, so both show the same choices.
+    purposes = list(site.purposes.order_by("position", "key")) or list(
         organization.purposes.filter(kind=Purpose.Kind.COOKIE_CATEGORY)
     )
     language = site_selectors.banner_language(site, _requested_language(request))
@@ -83,7 +84,16 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
         )
         query = urlencode({"visitor": visitor_id, "lang": language, "done": "saved"})
         response = redirect(f"{request.path}?{query}")
-        visitors.remember_visitor(request, response, visitor_id)
+        visitors.remember_visitor(
+            request,
+            response,
+            visitor_id,
+            choices=form.wanted(),
+            notice_version=notice.version if notice else "",
+            decided=True,
+            cookie_domain=site.cookie_domain,
+            lifetime_days=site.cookie_lifetime_days,
+        )
         return response
     words, names, descriptions, rtl = banner_words(site, language)
     with translation.override(language):
@@ -112,5 +122,11 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
                 "saved": request.GET.get("done") == "saved",
             },
         )
-    visitors.remember_visitor(request, response, visitor_id)
+    visitors.remember_visitor(
+        request,
+        response,
+        visitor_id,
+        cookie_domain=site.cookie_domain,
+        lifetime_days=site.cookie_lifetime_days,
+    )
     return response
