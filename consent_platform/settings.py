@@ -83,6 +83,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "consent_platform.urls"
+if env_bool("KAIZEN_BENCH_VIEWS", False):
+    # `make bench` only: adds /bench/bare and /bench/pk, the baselines it measures against.
+    ROOT_URLCONF = "bench.urls"
 WSGI_APPLICATION = "consent_platform.wsgi.application"
 
 TEMPLATES = [
