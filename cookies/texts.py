@@ -37,6 +37,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "cookie_provider": "Provider",
         "privacy_policy": "Privacy policy",
         "reopen": "Privacy choices",
+        "preference_center": "All privacy choices",
         "gpc_honored": (
             "Opt-out request honored: your browser sent a Global Privacy Control signal, so we "
             "do not sell or share your personal information."
@@ -63,6 +64,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "cookie_provider": "Anbieter",
         "privacy_policy": "Datenschutzerklärung",
         "reopen": "Datenschutz-Einstellungen",
+        "preference_center": "Alle Datenschutz-Optionen",
         "gpc_honored": (
             "Widerspruch berücksichtigt: Ihr Browser sendet ein Global-Privacy-Control-Signal; "
             "wir verkaufen oder teilen Ihre personenbezogenen Daten daher nicht."
@@ -89,6 +91,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "cookie_provider": "Fournisseur",
         "privacy_policy": "Politique de confidentialité",
         "reopen": "Choix de confidentialité",
+        "preference_center": "Tous vos choix de confidentialité",
         "gpc_honored": (
             "Demande d'opposition respectée : votre navigateur envoie un signal Global Privacy "
             "Control, nous ne vendons ni ne partageons donc pas vos données personnelles."
@@ -115,6 +118,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "cookie_provider": "Proveedor",
         "privacy_policy": "Política de privacidad",
         "reopen": "Opciones de privacidad",
+        "preference_center": "Todas las opciones de privacidad",
         "gpc_honored": (
             "Solicitud de exclusión respetada: su navegador envía una señal Global Privacy "
             "Control, por lo que no vendemos ni compartimos sus datos personales."
@@ -140,6 +144,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "cookie_provider": "المزوّد",
         "privacy_policy": "سياسة الخصوصية",
         "reopen": "خيارات الخصوصية",
+        "preference_center": "جميع خيارات الخصوصية",
         "gpc_honored": (
             "تم احترام طلب الانسحاب: يرسل متصفحك إشارة التحكم العالمي في الخصوصية (GPC)، "
             "لذلك لا نبيع بياناتك الشخصية ولا نشاركها."

@@ -347,7 +347,10 @@
       ]),
       gpcNote(),
       h("ul", { "class": "kz-list" }, items),
-      h("p", {}, [policyLink()]),
+      h("p", { "class": "kz-links" }, [
+        policyLink(),
+        ui.center = cfg.preference_center_url ? h("a", { target: "_blank", rel: "noopener", text: cfg.texts.preference_center }) : null
+      ]),
       buttons(true)
     ]));
     ui.prefs.addEventListener("close", function () {
@@ -405,6 +408,11 @@
     if (ui.prefs.open) return;
     if (!ui.banner || ui.banner.hidden) ui.returnTo = d.activeElement;
     syncToggles();
+    if (ui.center) {
+      // The preference center lives on the platform's host: it learns the browser from the link.
+      ui.center.href = cfg.preference_center_url + "?" + (stored ? "visitor=" + encodeURIComponent(stored.id) + "&" : "") +
+        "lang=" + encodeURIComponent(cfg.language);
+    }
     ui.prefs.showModal();
   }
   function showFab() {

@@ -13,8 +13,26 @@ from pathlib import Path
 import pytest
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
-# database access from the test body.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# database access from the test body. Set only while browser tests run: a subprocess started by
+# another test (`manage.py check --deploy`) must not inherit it.
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_finish(session):
+    os.environ.pop(ASYNC_UNSAFE, None)  # a test module may have set it while being imported
+
+
+def pytest_runtest_setup(item):
+    os.environ[ASYNC_UNSAFE] = "true"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if nextitem is None or E2E_DIR not in Path(nextitem.path).resolve().parents:
+        os.environ.pop(ASYNC_UNSAFE, None)
+
 
 CHROMIUM = Path(os.environ.get("KAIZEN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -135,6 +135,9 @@ def test_withdrawing_analytics_deletes_its_cookie_at_once(open_page, demo_site):
     dialog.wait_for()
     analytics = dialog.get_by_role("switch", name="Analytics")
     assert analytics.is_checked()
+    center = dialog.get_by_role("link", name="All privacy choices")
+    visitor = stored_consent(page)["id"]
+    assert center.get_attribute("href").endswith(f"/preferences/demo/?visitor={visitor}&lang=en")
     analytics.uncheck()
     dialog.get_by_role("button", name="Save choices").click()
 
