@@ -90,6 +90,14 @@ DEMO_PURPOSES = [
         "Automated evaluation of your interests to personalise offers.",
     ),
     (
+        "sensitive_data_limit",
+        "Use of sensitive personal information",
+        K.DATA_USE_OPT_OUT,
+        (OPT_IN, OPT_OUT, OPT_IN),
+        None,
+        "Using sensitive information (such as precise location) beyond what the service needs.",
+    ),
+    (
         "topic_newsletter",
         "Newsletter",
         K.MARKETING_TOPIC,

@@ -1,0 +1,67 @@
+"""The demo seed and the API-key command: what a newcomer and an integrator run first."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from consents.api.authentication import hash_key
+from consents.models import ApiKey, ConsentEvent, Organization, Purpose
+from consents.verification import verify_organization_ledger
+from cookies.models import Site
+
+pytestmark = pytest.mark.django_db
+
+DEMO_PURPOSES = {
+    "necessary",
+    "functional",
+    "analytics",
+    "advertising",
+    "marketing_email",
+    "marketing_sms",
+    "sale_share",
+    "targeted_advertising",
+    "profiling",
+}
+
+
+def test_seed_demo_is_idempotent_and_complete(capsys):
+    call_command("seed_demo")
+    counts = (ConsentEvent.objects.count(), Purpose.objects.count(), Site.objects.count())
+    call_command("seed_demo")
+    assert (ConsentEvent.objects.count(), Purpose.objects.count(), Site.objects.count()) == counts
+    demo = Organization.objects.get(slug="demo")
+    assert DEMO_PURPOSES <= set(demo.purposes.values_list("key", flat=True))
+    assert Site.objects.get(key="demo").organization == demo
+    assert counts[0] > 0 and verify_organization_ledger(demo).ok
+    assert "admin" in capsys.readouterr().out
+
+
+def test_create_api_key_prints_the_raw_key_last_and_stores_only_its_hash(capsys, organization):
+    call_command(
+        "create_api_key",
+        "--org",
+        organization.slug,
+        "--name",
+        "crm",
+        "--scopes",
+        "consents:write,consents:check,events:export",
+    )
+    raw = capsys.readouterr().out.strip().splitlines()[-1]
+    key = ApiKey.objects.get(name="crm")
+    assert raw.startswith("kzc_") and raw not in str(key.__dict__)
+    assert key.key_hash == hash_key(raw)
+    assert sorted(key.scopes) == ["consents:check", "consents:write", "events:export"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--org", "nope", "--name", "x", "--scopes", "consents:write"], "No organization"),
+        (["--org", "acme", "--name", "x", "--scopes", "consents:everything"], "Unknown scope"),
+        (["--org", "acme", "--name", " ", "--scopes", "consents:write"], "--name"),
+    ],
+)
+def test_create_api_key_refuses_bad_arguments(organization, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_api_key", *args)
+    assert not ApiKey.objects.exists()
