@@ -1,7 +1,7 @@
 """`POST /api/v1/unsubscribe-links`: one-click unsubscribe URLs and mail header values."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,8 +40,15 @@ class UnsubscribeLinksView(APIView):
     @extend_schema(
         request=Input,
         responses={
-            200: inline_serializer(
-                "UnsubscribeLinks", {"results": UnsubscribeLinkOutput(many=True)}
+            200: PolymorphicProxySerializer(
+                component_name="UnsubscribeLinksAnswer",
+                serializers=[
+                    UnsubscribeLinkOutput,
+                    inline_serializer(
+                        "UnsubscribeLinkList", {"results": UnsubscribeLinkOutput(many=True)}
+                    ),
+                ],
+                resource_type_field_name=None,
             )
         },
         summary="One-click unsubscribe links for marketing mail (RFC 8058)",
