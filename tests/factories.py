@@ -172,3 +172,97 @@ def standard_purposes(organization) -> dict:
         )
         for key, (kind, eu, us, validity) in specs.items()
     }
+
+
+class ConsentEventFactory(factory.django.DjangoModelFactory):
+    """Events are only ever created through the consent service, so the chain stays valid."""
+
+    class Meta:
+        model = m.ConsentEvent
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"subject{n}@example.com")
+    purpose_key = "marketing_email"
+    granted = True
+    source = "api"
+
+    @classmethod
+    def _create(cls, model_class, organization, email, purpose_key, granted, source, **kwargs):
+        from consents.services import record_consent
+
+        if not organization.purposes.filter(key=purpose_key).exists():
+            PurposeFactory(organization=organization, key=purpose_key)
+        result = record_consent(
+            organization=organization,
+            identifiers={"email": email},
+            choices={purpose_key: granted},
+            source=source,
+            actor="factory",
+            **kwargs,
+        )
+        return result.events[0]
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.ApiKey
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"key {n}")
+    scopes = factory.LazyFunction(lambda: ["consents:check"])
+
+    @classmethod
+    def _create(cls, model_class, organization, name, scopes, **kwargs):
+        api_key, _ = create_api_key(organization=organization, name=name, scopes=scopes)
+        return api_key
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.SubFactory(
+        ConsentEventFactory, organization=factory.SelfAttribute("..endpoint.organization")
+    )
+    payload = factory.LazyAttribute(lambda d: {"event_id": d.event.pk})
+
+
+class IdempotencyRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.IdempotencyRecord
+
+    organization = factory.SubFactory(OrganizationFactory)
+    key = factory.Sequence(lambda n: f"idem-{n}")
+    request_digest = "0" * 64
+    response = factory.LazyFunction(dict)
+
+
+class CheckTallyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.CheckTally
+
+    organization = factory.SubFactory(OrganizationFactory)
+    purpose_key = "marketing_email"
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    answered = 10
+    allowed = 4
+
+
+class PrivacyRequestLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.PrivacyRequestLog
+
+    organization = factory.SubFactory(OrganizationFactory)
+    action = m.PrivacyRequestLog.Action.ERASURE
+    performed_by = "factory"
+
+
+class EmailConfirmationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.EmailConfirmation
+
+    subject = factory.SubFactory(DataSubjectFactory)
+    organization = factory.SelfAttribute("subject.organization")
+    purpose_keys = factory.LazyFunction(lambda: ["marketing_email"])
+    token_hash = factory.Sequence(lambda n: f"{n:064x}")
