@@ -1,0 +1,63 @@
+"""The ledger in the admin: read-only, searchable by identifier, filterable."""
+
+import pytest
+from django.urls import reverse
+
+from consents.models import ConsentEvent, Membership
+from consents.services import record_consent
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def auditor_client(client, organization):
+    for email in ("ada@example.com", "bob@example.com"):
+        record_consent(
+            organization=organization,
+            identifiers={"email": email},
+            choices={"marketing_email": True, "analytics": False},
+            source="api",
+            actor="t",
+        )
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.AUDITOR).user
+    )
+    return client
+
+
+def test_ledger_is_searchable_by_identifier_value(auditor_client):
+    url = reverse("admin:consents_consentevent_changelist")
+    rows = auditor_client.get(url, {"q": "ADA@example.com"}).context["cl"].result_list
+    ada = ConsentEvent.objects.filter(subject__identifiers__kind="email").order_by("id")[:2]
+    assert sorted(r.pk for r in rows) == sorted(e.pk for e in ada)
+    assert (
+        list(auditor_client.get(url, {"q": "nobody@example.com"}).context["cl"].result_list) == []
+    )
+
+
+def test_ledger_filters_by_purpose_and_source(auditor_client):
+    url = reverse("admin:consents_consentevent_changelist")
+    rows = auditor_client.get(url, {"purpose__key": "analytics"}).context["cl"].result_list
+    assert len(rows) == 2 and {r.purpose.key for r in rows} == {"analytics"}
+
+
+def test_ledger_is_read_only_in_the_admin(client, organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "a@example.com"},
+        choices={"analytics": True},
+        source="api",
+        actor="t",
+    )
+    event = ConsentEvent.objects.get()
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    change = reverse("admin:consents_consentevent_change", args=[event.pk])
+    assert client.post(change, {"granted": ""}).status_code == 403
+    delete = reverse("admin:consents_consentevent_delete", args=[event.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:consents_consentevent_add")).status_code == 403
+    event.refresh_from_db()
+    assert event.granted is True
