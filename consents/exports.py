@@ -23,35 +23,13 @@ from django.utils import timezone
 
 from consents.ledger import format_timestamp
 from consents.models import ConsentEvent, DataSubject, Organization
-from consents.records import EVENT_VALUE_FIELDS, record_from_values
+from consents.records import EVENT_VALUE_FIELDS, RECORD_FIELDS, record_from_values
 
 FORMATS = ("ndjson", "csv")
 EXPORT_BATCH = 5_000
 MANIFEST_KIND = "kaizen-ledger-export"
 # Columns of an export, in order (CSV header; NDJSON keys).
-EXPORT_COLUMNS = (
-    "id",
-    "v",
-    "organization",
-    "subject",
-    "seq",
-    "purpose",
-    "granted",
-    "source",
-    "notice_version",
-    "jurisdiction",
-    "site",
-    "occurred_at",
-    "recorded_at",
-    "actor",
-    "ip_truncated",
-    "user_agent",
-    "pii_salt",
-    "pii_digest",
-    "client_event_id",
-    "prev_hash",
-    "hash",
-)
+EXPORT_COLUMNS = RECORD_FIELDS
 CSV_MANIFEST_PREFIX = "# manifest: "
 
 

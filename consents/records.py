@@ -26,6 +26,31 @@ EVENT_VALUE_FIELDS = (
     "hash",
 )
 
+# The keys of a record, in the order exports write them.
+RECORD_FIELDS = (
+    "id",
+    "v",
+    "organization",
+    "subject",
+    "seq",
+    "purpose",
+    "granted",
+    "source",
+    "notice_version",
+    "jurisdiction",
+    "site",
+    "occurred_at",
+    "recorded_at",
+    "actor",
+    "ip_truncated",
+    "user_agent",
+    "pii_salt",
+    "pii_digest",
+    "client_event_id",
+    "prev_hash",
+    "hash",
+)
+
 
 def record_from_values(row: dict) -> dict:
     """Turn a .values(*EVENT_VALUE_FIELDS) row into the canonical record plus its extras."""

@@ -44,6 +44,15 @@ def identifier_from_query(params) -> tuple[str, str]:
     return given[0]
 
 
+def subject_from_query(organization, params):
+    """(identifier kind, subject or None) for the one identifier given in the query string."""
+    kind, value = identifier_from_query(params)
+    try:
+        return kind, selectors.subject_by_identifier(organization, kind, value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({kind: exc.messages}) from None
+
+
 class ConsentRecordView(APIView):
     required_scopes = ("consents:write",)
 
@@ -102,11 +111,7 @@ class ConsentStateView(APIView):
     )
     def get(self, request):
         organization = request.principal.organization
-        kind, value = identifier_from_query(request.query_params)
-        try:
-            subject = selectors.subject_by_identifier(organization, kind, value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({kind: exc.messages}) from None
+        kind, subject = subject_from_query(organization, request.query_params)
         jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
         decisions = selectors.consent_state_for_subject(organization, subject, jurisdiction)
         site = None
@@ -293,11 +298,7 @@ class ProofOfConsentView(APIView):
     )
     def get(self, request):
         organization = request.principal.organization
-        kind, value = identifier_from_query(request.query_params)
-        try:
-            subject = selectors.subject_by_identifier(organization, kind, value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({kind: exc.messages}) from None
+        kind, subject = subject_from_query(organization, request.query_params)
         if subject is None:
             raise NotFound(f"No subject with that {kind} in this organization.")
         jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
