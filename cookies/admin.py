@@ -1,6 +1,8 @@
 """Admin for sites, banner texts and the cookie/vendor inventory."""
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 
 from consents.admin import OrganizationScopedAdmin, member_organization_ids
@@ -132,6 +134,10 @@ class CookieDefinitionInline(
     model = CookieDefinition
     extra = 0
     fields = ("name", "domain", "lifetime", "provider", "purpose", "description")
+    formfield_overrides = {
+        models.CharField: {"widget": forms.TextInput(attrs={"size": 14})},
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})},
+    }
 
 
 @admin.register(Vendor)
