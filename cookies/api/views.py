@@ -40,6 +40,11 @@ def rate_limited(request: HttpRequest, site_key: str) -> JsonResponse | None:
     return None
 
 
+def gpc_header_on(request: HttpRequest) -> bool:
+    """`Sec-GPC: 1` exactly; a repeated header (joined with commas) counts if any copy is 1."""
+    return "1" in (value.strip() for value in request.headers.get("Sec-GPC", "").split(","))
+
+
 def etag_matches(request: HttpRequest, etag: str) -> bool:
     header = request.headers.get("If-None-Match", "")
     tags = {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
@@ -101,7 +106,7 @@ class SiteConsentView(View):
         if not payload.is_valid():
             return JsonResponse(payload.errors, status=400)
         data = payload.validated_data
-        gpc = bool(data["gpc"]) or request.headers.get("Sec-GPC", "").strip() == "1"
+        gpc = bool(data["gpc"]) or gpc_header_on(request)
         try:
             result, by_gpc = services.record_banner_consent(
                 site=site,

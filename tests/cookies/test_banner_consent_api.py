@@ -162,11 +162,14 @@ def test_oversized_body_gets_413_and_nothing_is_written(browser_client, site):
     assert ConsentEvent.objects.count() == 0
 
 
-def test_gpc_header_in_an_opt_out_jurisdiction_opts_out_of_sale_and_sharing(browser_client, site):
+@pytest.mark.parametrize("header", ["1", "0, 1"])
+def test_gpc_header_in_an_opt_out_jurisdiction_opts_out_of_sale_and_sharing(
+    browser_client, site, header
+):
     response = browser_client.post_consent(
         "shop",
         consent_body(choices={"analytics": True, "sale_share": True}),
-        HTTP_SEC_GPC="1",
+        HTTP_SEC_GPC=header,
         HTTP_CF_IPCOUNTRY="US-CA",
     )
 
