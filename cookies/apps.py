@@ -6,4 +6,4 @@ class CookiesConfig(AppConfig):
     verbose_name = "Sites and cookies"
 
     def ready(self):
-        from cookies import cors  # noqa: F401  (connects the per-site CORS check)
+        from cookies import cors, signals  # noqa: F401  (connect the CORS check, cache drops)

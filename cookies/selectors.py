@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,6 +22,9 @@ from cookies.texts import (
 
 CONSENT_COOKIE_NAME = "kz_consent"
 ORIGINS_CACHE_SECONDS = 60
+# Edits drop cached configs at once (cookies.signals); the timeout bounds what no signal sees,
+# such as a notice whose publication time arrives.
+CONFIG_CACHE_SECONDS = 60
 
 
 def site_by_key(site_key: str) -> Site | None:
@@ -183,6 +187,31 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
         },
     }
     config["config_version"] = config_version(config)
+    return config
+
+
+def config_generation_key(organization_id: int) -> str:
+    return f"kz:config-generation:{organization_id}"
+
+
+def forget_configs(organization_id: int) -> None:
+    """Make every cached banner config of this organization stale."""
+    cache.set(config_generation_key(organization_id), time.time_ns(), None)
+
+
+def cached_banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
+    """banner_config, computed once per organization generation, language and jurisdiction."""
+    generation_key = config_generation_key(site.organization_id)
+    generation = cache.get(generation_key)
+    if generation is None:
+        generation = time.time_ns()
+        cache.add(generation_key, generation, None)
+        generation = cache.get(generation_key, generation)
+    key = f"kz:config:{site.pk}:{generation}:{language}:{jurisdiction}"
+    config = cache.get(key)
+    if config is None:
+        config = banner_config(site, language=language, jurisdiction=jurisdiction)
+        cache.set(key, config, CONFIG_CACHE_SECONDS)
     return config
 
 

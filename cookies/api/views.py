@@ -63,7 +63,7 @@ class SiteConfigView(View):
             return error(UNKNOWN_SITE, "unknown_site", 404)
         language = selectors.banner_language(site, request.GET.get("lang", ""))
         jurisdiction = selectors.site_jurisdiction(site, request.headers)
-        config = selectors.banner_config(site, language=language, jurisdiction=jurisdiction)
+        config = selectors.cached_banner_config(site, language=language, jurisdiction=jurisdiction)
         etag = f'"{config["config_version"]}"'
         if etag_matches(request, etag):
             response = HttpResponse(status=304)

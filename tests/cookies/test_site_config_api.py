@@ -195,3 +195,45 @@ def test_changing_allowed_origins_takes_effect_at_once(browser_client, site):
     response = browser_client.get_config("shop", HTTP_ORIGIN=SHOP_ORIGIN)
 
     assert "Access-Control-Allow-Origin" not in response
+
+
+def _add_cookie(site, organization):
+    from tests.factories import CookieDefinitionFactory
+
+    CookieDefinitionFactory(
+        organization=organization, name="_new", purpose=organization.purpose_map["advertising"]
+    )
+
+
+def _rename_purpose(site, organization):
+    purpose = organization.purpose_map["analytics"]
+    purpose.name = "Audience measurement"
+    purpose.save()
+
+
+def _override_text(site, organization):
+    BannerTextFactory(site=site, language="en", title="Cookies at Shop")
+
+
+def _offer_purpose(site, organization):
+    site.purposes.add(organization.purpose_map["marketing_email"])
+
+
+def _recolour(site, organization):
+    site.accent_color = "#000000"
+    site.save()
+
+
+@pytest.mark.parametrize(
+    "edit", [_add_cookie, _rename_purpose, _override_text, _offer_purpose, _recolour]
+)
+def test_edits_reach_the_config_at_once_despite_the_server_cache(
+    browser_client, site, organization, edit
+):
+    before = browser_client.get_config("shop").json()
+    assert browser_client.get_config("shop").json() == before  # served from the cache
+
+    edit(site, organization)
+
+    after = browser_client.get_config("shop").json()
+    assert after["config_version"] != before["config_version"]
