@@ -182,6 +182,7 @@ def test_gpc_is_detected_honored_and_recorded(new_page, demo):
     assert page.get_by_label("Opt out: Sale or sharing of personal information").is_checked()
     assert page.get_by_label("Opt out: Targeted advertising").is_checked()
     assert not page.get_by_label("Opt out: Profiling").is_checked()
+    assert page.get_by_label("Limit the use of my sensitive personal information").is_visible()
 
     page.get_by_label("Opt out: Profiling").check()
     page.get_by_role("button", name="Save my choices").click()
@@ -190,11 +191,12 @@ def test_gpc_is_detected_honored_and_recorded(new_page, demo):
     from urllib.parse import unquote
 
     visitor = json.loads(unquote(cookie["value"]))["id"]
-    assert states_of(demo, "visitor_id", visitor) == {
-        "sale_share": False,
-        "targeted_advertising": False,
-        "profiling": False,
-    }
+    states = states_of(demo, "visitor_id", visitor)
+    assert (states["sale_share"], states["targeted_advertising"], states["profiling"]) == (
+        False,
+        False,
+        False,
+    )
     sources = {
         (e.purpose.key, e.source)
         for e in ConsentEvent.objects.filter(purpose__kind="data_use_opt_out")
@@ -203,6 +205,7 @@ def test_gpc_is_detected_honored_and_recorded(new_page, demo):
         ("sale_share", "gpc"),
         ("targeted_advertising", "gpc"),
         ("profiling", "preference_center"),
+        ("sensitive_data_limit", "preference_center"),
     }
     assert page.problems == []
 
