@@ -203,6 +203,9 @@ KAIZEN_RATE_LIMITS = {
 }
 # Seconds an API key look-up is cached (revocation takes effect within this time).
 KAIZEN_API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
+# Seconds a process adds up check counts before writing them (consents.tallies); 0 writes at
+# once, as local development does.
+KAIZEN_CHECK_TALLY_FLUSH_SECONDS = env_int("CHECK_TALLY_FLUSH_SECONDS", 0 if DEBUG else 5)
 KAIZEN_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 SESSION_COOKIE_HTTPONLY = True
