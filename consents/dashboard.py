@@ -9,6 +9,7 @@ from django.utils import timezone
 from consents.charts import bar_chart
 from consents.models import CheckTally, ConsentEvent, Membership, Organization
 from consents.selectors import MARKETING_KINDS
+from consents.tallies import flush as flush_check_tallies
 
 DAYS = 30
 
@@ -65,6 +66,7 @@ def dashboard_figures(organization: Organization, role: str) -> dict:
             bar_chart(labels, by_source or {"none": [0] * DAYS}, title="Events per day by source"),
         )
 
+    flush_check_tallies()  # this process's own pending counts; others' follow within seconds
     tallies = CheckTally.objects.filter(organization=organization, day__gte=days[0])
     checks = {"allowed": [0] * DAYS, "not allowed": [0] * DAYS}
     for tally in tallies:

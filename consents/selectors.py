@@ -2,16 +2,14 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 
-from django.db import connection
-from django.db.models import F, FilteredRelation, Q
+from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 
+from consents import tallies
 from consents.identifiers import hash_identifier, identifier_hash, normalize_identifier
 from consents.jurisdiction import default_allowed, jurisdiction_group, normalize_jurisdiction
 from consents.models import (
-    CheckTally,
     ConsentState,
     DataSubject,
     Organization,
@@ -176,29 +174,5 @@ def _states_by_hash(organization, purpose, identifier_type, hashes: list[str]) -
 
 
 def tally_checks(organization: Organization, purpose_key: str, answered: int, allowed: int) -> None:
-    """Count checks per day for the dashboard, as one upsert."""
-    if not answered:
-        return
-    today = date.today()
-    updated = CheckTally.objects.filter(
-        organization=organization, purpose_key=purpose_key, day=today
-    ).update(answered=F("answered") + answered, allowed=F("allowed") + allowed)
-    if not updated:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO consents_checktally"
-                    " (organization_id, purpose_key, day, answered, allowed)"
-                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (organization_id, purpose_key, day)"
-                    " DO UPDATE SET answered = consents_checktally.answered + EXCLUDED.answered,"
-                    " allowed = consents_checktally.allowed + EXCLUDED.allowed",
-                    [organization.pk, purpose_key, today, answered, allowed],
-                )
-        else:
-            CheckTally.objects.create(
-                organization=organization,
-                purpose_key=purpose_key,
-                day=today,
-                answered=answered,
-                allowed=allowed,
-            )
+    """Count checks per day for the dashboard (batched in memory, see consents.tallies)."""
+    tallies.count_checks(organization.pk, purpose_key, answered, allowed)
