@@ -1,0 +1,210 @@
+"""docs/benchmarks.md from a bench run's results."""
+
+from datetime import UTC, datetime
+
+NOTES_MARKER = "<!-- notes: kept across runs -->"
+
+
+def _verdict(ok: bool) -> str:
+    return "**pass**" if ok else "**FAIL**"
+
+
+def checks(r: dict) -> list[tuple[str, str, str, str, str, bool]]:
+    """(scenario, figure, baseline, ratio, target, passed) for every target of the issue."""
+    rows = []
+    if "http" in r:
+        h = r["http"]
+        bare, check, pk = h["bare"], h["check"], h["pk"]
+        ratio = check["rps"] / bare["rps"]
+        rows.append(
+            (
+                "1. Single check (POST /api/v1/checks, 1 email, API key)",
+                f"{check['rps']:,.0f} req/s",
+                f"bare view {bare['rps']:,.0f} req/s (one-PK-SELECT view {pk['rps']:,.0f})",
+                f"{ratio:.0%}",
+                "≥ 60%",
+                ratio >= 0.6 and not check["failed"],
+            )
+        )
+        rows.append(
+            (
+                "1. Single check, p99 latency at 16 connections",
+                f"{check['p99_ms']:.1f} ms",
+                f"bare view {bare['p99_ms']:.1f} ms",
+                "",
+                "< 20 ms",
+                check["p99_ms"] < 20,
+            )
+        )
+    if "bulk" in r:
+        b = r["bulk"]
+        ratio = b["api_ms"] / b["sql_ms"]
+        rows.append(
+            (
+                "2. Bulk check, 10,000 emails vs 1,000,000 subjects (end to end)",
+                f"{b['api_ms']:.0f} ms",
+                f"raw SQL fetching the same rows {b['sql_ms']:.0f} ms",
+                f"{ratio:.1f}x",
+                "≤ 3x and < 400 ms",
+                ratio <= 3 and b["api_ms"] < 400,
+            )
+        )
+    if "writes" in r:
+        w = r["writes"]
+        ratio = w["distinct_rps"] / w["raw_rps"]
+        rows.append(
+            (
+                "3. Banner writes, 16 clients, distinct visitors",
+                f"{w['distinct_rps']:,.0f} req/s",
+                f"raw INSERT+COMMIT loop, 16 clients: {w['raw_rps']:,.0f} rows/s",
+                f"{ratio:.0%}",
+                "≥ 40%",
+                ratio >= 0.4 and not w["failed"],
+            )
+        )
+        rows.append(
+            (
+                "3. Banner writes, 16 clients, one visitor: lost or forked chains",
+                f"{w['one_rps']:,.0f} req/s; lost {w['lost']}, chain problems {w['problem_count']}",
+                f"{w['one_acknowledged']:,} acknowledged, {w['one_recorded']:,} recorded",
+                "",
+                "0 lost, 0 forked",
+                w["lost"] == 0 and w["problem_count"] == 0,
+            )
+        )
+    if "export" in r:
+        e = r["export"]
+        ratio = e["export_rows_per_s"] / e["copy_rows_per_s"]
+        rows.append(
+            (
+                f"4. Export of {e['rows']:,} events as NDJSON (export_events)",
+                f"{e['export_rows_per_s']:,.0f} rows/s ({e['export_seconds']:.1f} s)",
+                f"COPY (SELECT ...) TO STDOUT {e['copy_rows_per_s']:,.0f} rows/s "
+                f"({e['copy_seconds']:.1f} s)",
+                f"{ratio:.0%}",
+                "≥ 50%",
+                ratio >= 0.5,
+            )
+        )
+        rows.append(
+            (
+                "4. Export, peak RSS of the export process",
+                f"{e['peak_rss_mb']:.0f} MB",
+                "",
+                "",
+                "< 150 MB",
+                e["peak_rss_mb"] < 150,
+            )
+        )
+    return rows
+
+
+def render(r: dict, notes: str = "") -> str:
+    f = r["facts"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/run.py); do not edit above the notes marker by hand.",
+        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {r['duration_s'] / 60:.1f} minutes.",
+        "",
+        "## Machine",
+        "",
+        f"- {f['cores']} cores ({f['cpu']}), {f['memory_gb']} GB memory, {f['os']}",
+        f"- Python {f['python']}, Django {f['django']}, PostgreSQL {f['postgresql']} "
+        f"(shared_buffers {f['shared_buffers']}, synchronous_commit {f['synchronous_commit']}), "
+        f"wrk {f['wrk']}",
+        "",
+        "## Method",
+        "",
+        f"- Server: gunicorn with consent_platform/gunicorn.conf.py, {r['workers']} sync workers "
+        "(WEB_CONCURRENCY=2), DEBUG=0, persistent database connections, no Redis (per-worker "
+        "local-memory cache), on 127.0.0.1. Two workers because the machine has two cores and "
+        "the load generator and PostgreSQL share them; it is also the configuration of the "
+        "issue's reference figures.",
+        "- Baselines are served by the same server in the same run: `/bench/bare` (a Django "
+        "view returning a small JSON object) and `/bench/pk` (one primary-key SELECT), mounted "
+        "by bench/urls.py only when KAIZEN_BENCH_VIEWS=1.",
+        f"- HTTP load: wrk from a separate process, 2 threads, 16 connections, "
+        f"{r['seconds']} s per run after a 2 s warm-up, median of {r['rounds']} runs, product "
+        "and baselines interleaved round by round. Any non-2xx answer counts as a failure.",
+        "- The visitor API's per-IP and per-site rate limits are raised for the run "
+        "(RATE_LIMIT_VISITOR_PER_IP, RATE_LIMIT_VISITOR_PER_SITE): one load generator on one "
+        "address would otherwise measure 429s. SECURE_SSL_REDIRECT=0 so plain HTTP on "
+        "loopback works; everything else is the production configuration.",
+        f"- Data: a ledger of {r['subjects']:,} identified subjects (person<i>@example.com), "
+        "one chained event and one state each, loaded once with COPY by bench/dataset.py and "
+        "reused by later runs; the demo organization and site `demo` for the banner.",
+        "",
+        "## Targets",
+        "",
+        "| Scenario | Figure | Baseline | Ratio | Target | Result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for scenario, figure, baseline, ratio, target, ok in checks(r):
+        lines.append(
+            f"| {scenario} | {figure} | {baseline} | {ratio} | {target} | {_verdict(ok)} |"
+        )
+    lines += ["", "## Other figures", ""]
+    if "http" in r:
+        h = r["http"]
+        ratio = h["config"]["rps"] / h["bare"]["rps"]
+        lines.append(
+            f"- 6. Banner config endpoint (GET /api/v1/sites/demo/config, warm): "
+            f"{h['config']['rps']:,.0f} req/s, p99 {h['config']['p99_ms']:.1f} ms; "
+            f"{ratio:.0%} of the bare view."
+        )
+        for name in ("bare", "pk", "check", "config"):
+            runs = ", ".join(f"{x:,}" for x in h[name]["runs"])
+            lines.append(
+                f"  - {name}: runs {runs} req/s; p50 {h[name]['p50_ms']:.2f} ms, "
+                f"p99 {h[name]['p99_ms']:.2f} ms; failed {h[name]['failed']}"
+            )
+    if "writes" in r:
+        w = r["writes"]
+        lines.append(
+            f"- 3. Banner writes: distinct visitors p99 {w['distinct_p99_ms']:.1f} ms; one "
+            f"visitor {w['one_rps']:,.0f} req/s, p99 {w['one_p99_ms']:.1f} ms; the one "
+            f"visitor's chain is {w['one_chain_length']:,} events long. The organization's "
+            f"ledger verified afterwards ({w['verified_events']:,} events, "
+            f"{w['verified_chains']:,} chains): {w['problem_count']} problems. Failed requests: "
+            f"{w['failed']}."
+        )
+    if "http_export" in r:
+        x = r["http_export"]
+        lines.append(
+            f"- 4. The same export through the API (GET /api/v1/events/export, one streamed "
+            f"response): {x['rows']:,} rows in {x['seconds']:.1f} s "
+            f"({x['rows'] / x['seconds']:,.0f} rows/s)."
+        )
+    if "banner" in r:
+        b = r["banner"]
+        lines += [
+            "",
+            "## 5. Banner weight and timing",
+            "",
+            "| Banner | Raw bytes | gzip -9 bytes | Files |",
+            "|---|---|---|---|",
+        ]
+        for name, w in b["weights"].items():
+            lines.append(f"| {name} | {w['raw']:,} | {w['gzip9']:,} | {w['note']} |")
+        t = b["timings"]
+        lines += [
+            "",
+            "Competitors installed from npm by the bench into bench/.npm (not committed). "
+            f"Headless Chromium (Playwright), median of {t['loads']} loads after one warm-up:",
+            "",
+            f"- first visit, DOMContentLoaded → banner visible: {t['first_visible_ms']:.1f} ms "
+            f"(→ KaizenConsent.ready {t['first_ready_ms']:.1f} ms)",
+            f"- returning visitor (consent cookie set), DOMContentLoaded → KaizenConsent.ready: "
+            f"{t['returning_ready_ms']:.1f} ms; banner shown on "
+            f"{t['returning_banner_shown']} of {t['loads'] + 1} returning loads",
+        ]
+    lines += ["", NOTES_MARKER, ""]
+    if notes:
+        lines.append(notes.strip())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def all_passed(r: dict) -> bool:
+    return all(row[-1] for row in checks(r))
