@@ -284,3 +284,20 @@ def test_no_delivery_is_lost_when_a_worker_is_killed_and_others_take_over(organi
         f"webhooks: 40 deliveries, {len(receiver.requests)} requests, "
         f"{duplicates} duplicate successful deliveries (deduped by {webhooks.DELIVERY_HEADER})"
     )
+
+
+def test_admin_shows_a_new_endpoint_secret_once(organization, client):
+    client.force_login(UserFactory(is_superuser=True))
+    response = client.post(
+        "/admin/consents/webhookendpoint/add/",
+        {
+            "organization": organization.pk,
+            "url": "https://hooks.example.com/consent",
+            "is_active": "on",
+        },
+        follow=True,
+    )
+    endpoint = organization.webhooks.get()
+    assert endpoint.secret in response.content.decode()
+    again = client.get(f"/admin/consents/webhookendpoint/{endpoint.pk}/change/")
+    assert endpoint.secret not in again.content.decode()
