@@ -135,6 +135,10 @@ def signals_for_decisions(*, organization, decisions, jurisdiction: str, site=No
     from consents.jurisdiction import jurisdiction_group
 
     choices = {d.purpose.key: d.allowed for d in decisions}
+    if site is not None:
+        # Speak for the purposes this site's banner offers, so both ends give one string.
+        offered = set(site.purposes.values_list("key", flat=True))
+        choices = {key: value for key, value in choices.items() if key in offered}
     sale = next((d for d in decisions if d.purpose.key == SALE_SHARE), None)
     gpc = True if sale is not None and not sale.allowed and sale.source == "gpc" else None
     notice_given = organization.notices.filter(published_at__lte=timezone.now()).exists()
