@@ -87,6 +87,7 @@ LEFT JOIN consents_notice n ON n.id = e.notice_id
 LEFT JOIN cookies_site st ON st.id = e.site_id
 """  # noqa: S608
 
+
 def available(export_format: str) -> bool:
     return export_format == "ndjson" and connection.vendor == "postgresql"
 
