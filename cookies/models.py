@@ -12,6 +12,7 @@ SITE_KEY_VALIDATOR = RegexValidator(
     r"^[a-zA-Z0-9_-]{1,64}$", "Use letters, digits, dashes and underscores."
 )
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")
+COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 ORIGIN_PATTERN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
 LANGUAGE_VALIDATOR = RegexValidator(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "Use a code like en or pt-BR."
@@ -125,17 +126,42 @@ class Site(models.Model):
         bad = [o for o in self.origin_list() if not ORIGIN_PATTERN.match(o)]
         if bad:
             errors["allowed_origins"] = f"Not an origin (scheme://host[:port]): {', '.join(bad)}"
-        if contrast_ratio(self.background_color, self.text_color) < 4.5:
-            errors["text_color"] = "Text needs a contrast of at least 4.5:1 on the background."
-        if contrast_ratio(self.background_color, self.accent_color) < 3:
-            errors["accent_color"] = "Buttons need a contrast of at least 3:1 on the background."
-        unknown = set(self.consent_mode_map or {}) - set(CONSENT_MODE_SIGNALS)
-        if unknown:
-            errors["consent_mode_map"] = (
-                f"Unknown Consent Mode signals: {', '.join(sorted(unknown))}"
-            )
+        colours = (self.background_color, self.text_color, self.accent_color)
+        if all(COLOUR_PATTERN.match(c or "") for c in colours):  # else the field says why
+            if contrast_ratio(self.background_color, self.text_color) < 4.5:
+                errors["text_color"] = "Text needs a contrast of at least 4.5:1 on the background."
+            if contrast_ratio(self.background_color, self.accent_color) < 3:
+                errors["accent_color"] = (
+                    "Buttons need a contrast of at least 3:1 on the background."
+                )
+        mode_map = self.consent_mode_map
+        if not isinstance(mode_map, dict) or not all(isinstance(v, str) for v in mode_map.values()):
+            errors["consent_mode_map"] = "An object of Consent Mode signal → purpose key."
+        else:
+            unknown = set(mode_map) - set(CONSENT_MODE_SIGNALS)
+            if unknown:
+                errors["consent_mode_map"] = (
+                    f"Unknown Consent Mode signals: {', '.join(sorted(unknown))}"
+                )
+        gpc = self.gpc_purposes
+        if not isinstance(gpc, list) or not all(isinstance(k, str) for k in gpc):
+            errors["gpc_purposes"] = "A list of purpose keys."
         if errors:
             raise ValidationError(errors)
+
+    def gpc_purpose_keys(self) -> list[str]:
+        """The GPC purposes, ignoring a value saved without validation that is not a key list."""
+        keys = self.gpc_purposes if isinstance(self.gpc_purposes, list) else []
+        return [k for k in keys if isinstance(k, str)]
+
+    def consent_mode_signals(self) -> dict[str, str]:
+        """Consent Mode signal → purpose key, known signals only."""
+        mapping = self.consent_mode_map if isinstance(self.consent_mode_map, dict) else {}
+        return {
+            signal: key
+            for signal, key in mapping.items()
+            if signal in CONSENT_MODE_SIGNALS and isinstance(key, str)
+        }
 
     def origin_list(self) -> list[str]:
         return [

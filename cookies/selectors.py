@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from consents.jurisdiction import jurisdiction_group, normalize_jurisdiction
 from consents.models import Notice
-from cookies.models import CONSENT_MODE_SIGNALS, BannerText, CookieDefinition, Site, Vendor
+from cookies.models import BannerText, CookieDefinition, Site, Vendor
 from cookies.texts import (
     DEFAULT_TEXTS,
     FALLBACK_LANGUAGE,
@@ -171,12 +171,8 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
             "domain": site.cookie_domain,
             "opt_out_reprompt_days": site.opt_out_reprompt_days,
         },
-        "gpc_purposes": list(site.gpc_purposes or []),
-        "consent_mode": {
-            signal: purpose_key
-            for signal, purpose_key in (site.consent_mode_map or {}).items()
-            if signal in CONSENT_MODE_SIGNALS
-        },
+        "gpc_purposes": site.gpc_purpose_keys(),
+        "consent_mode": site.consent_mode_signals(),
         "preference_center_url": f"{settings.PUBLIC_BASE_URL}/preferences/{site.key}/",
         "privacy_policy_url": site.privacy_policy_url or site.organization.privacy_policy_url,
         "gpp": {

@@ -20,7 +20,7 @@ def gpc_opt_outs(site: Site, jurisdiction: str) -> list[str]:
     """Purposes a Global Privacy Control signal opts out of here: the site's GPC purposes
     whose mode is opt-out in this jurisdiction (in opt-in places they are refused anyway)."""
     group = jurisdiction_group(jurisdiction)
-    wanted = set(site.gpc_purposes or [])
+    wanted = set(site.gpc_purpose_keys())
     return sorted(
         p.key
         for p in site.organization.purposes.filter(key__in=wanted)

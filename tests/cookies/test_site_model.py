@@ -1,0 +1,49 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from tests.factories import SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def errors_of(site) -> dict:
+    with pytest.raises(ValidationError) as raised:
+        site.full_clean()
+    return raised.value.message_dict
+
+
+def test_a_well_configured_site_is_valid(organization):
+    SiteFactory(organization=organization).full_clean()
+
+
+def test_low_contrast_text_is_refused(organization):
+    site = SiteFactory.build(organization=organization, text_color="#eeeeee")
+
+    assert "text_color" in errors_of(site)
+
+
+def test_a_malformed_colour_is_a_field_error_not_a_crash(organization):
+    site = SiteFactory.build(organization=organization, background_color="white")
+
+    assert "background_color" in errors_of(site)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("consent_mode_map", ["ad_storage"]),
+        ("consent_mode_map", {"ad_storage": 1}),
+        ("consent_mode_map", {"tv_storage": "advertising"}),
+        ("gpc_purposes", "sale_share"),
+    ],
+)
+def test_wrongly_shaped_json_is_refused(organization, field, value):
+    site = SiteFactory.build(organization=organization, **{field: value})
+
+    assert field in errors_of(site)
+
+
+def test_origins_must_be_scheme_host_and_port(organization):
+    site = SiteFactory.build(organization=organization, allowed_origins="shop.example/path")
+
+    assert "allowed_origins" in errors_of(site)
