@@ -1,17 +1,27 @@
 """Normalization and keyed hashing of subject identifiers (we never store the raw value)."""
 
-import hashlib
 import hmac
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 
 IDENTIFIER_KINDS = ("visitor_id", "user_id", "email", "phone")
 VISITOR_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PHONE_STRIP = re.compile(r"[\s().-]")
 PHONE_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
 
+# The common shape of an address (dot-atom local part, host name domain), built from
+# Django's own EmailValidator patterns: whatever it matches, validate_email accepts, so only
+# the rest (quoted local parts, address literals, localhost) go through the full validator.
+COMMON_EMAIL = re.compile(
+    r"^[-!#$%&'*+/=?^_`{}|~0-9a-z]+(?:\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*@"
+    + EmailValidator.hostname_re
+    + EmailValidator.domain_re
+    + EmailValidator.tld_no_fqdn_re
+    + r"\Z",
+    re.IGNORECASE,
+)
 INVALID_EMAIL = "Enter a valid email address."
 INVALID_PHONE = "Enter a phone number in international form, e.g. +4915112345678."
 INVALID_VISITOR_ID = "A visitor id is 16 to 64 letters, digits, dashes or underscores."
@@ -27,7 +37,8 @@ def normalize_identifier(kind: str, value: str) -> str:
         value = value.lower()
         if len(value) > 254:
             raise ValidationError(INVALID_EMAIL)
-        validate_email(value)
+        if not COMMON_EMAIL.match(value):
+            validate_email(value)
         return value
     if kind == "phone":
         value = PHONE_STRIP.sub("", value)
@@ -49,8 +60,8 @@ def normalize_identifier(kind: str, value: str) -> str:
 
 def hash_identifier(secret: str, kind: str, normalized: str) -> str:
     """Keyed hash (HMAC-SHA256) of a normalized identifier under the organization's secret."""
-    message = f"{kind}:{normalized}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    # hmac.digest is the one-shot C implementation: same bytes as hmac.new(...), much faster.
+    return hmac.digest(secret.encode(), f"{kind}:{normalized}".encode(), "sha256").hex()
 
 
 def identifier_hash(secret: str, kind: str, value: str) -> str:

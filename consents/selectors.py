@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import FilteredRelation, Q
+from django.db import connection
+from django.db.models import CharField, FilteredRelation, Lookup, Q
 from django.utils import timezone
 
 from consents import tallies
@@ -19,6 +20,32 @@ from consents.models import (
 )
 
 MARKETING_KINDS = (Purpose.Kind.COMMUNICATION_CHANNEL, Purpose.Kind.MARKETING_TOPIC)
+
+
+@CharField.register_lookup
+class AnyOf(Lookup):
+    """`column = ANY(%s)` with one array parameter (PostgreSQL).
+
+    A 10,000-address check as `IN (%s, %s, ...)` spends more time sending and planning ten
+    thousand placeholders than finding the rows."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _hash_in(hashes: list[str]) -> dict:
+    """The filter `value_hash` in `hashes`, as one array parameter where the database has them."""
+    if connection.vendor == "postgresql":
+        return {"value_hash__any_of": hashes}
+    return {"value_hash__in": hashes}
 
 
 def subject_by_identifier(organization: Organization, kind: str, value: str) -> DataSubject | None:
@@ -101,17 +128,18 @@ def check_identifiers(
     identifier_type: str,
     identifiers: Sequence[str],
     jurisdiction: str = "",
+    normalized: Sequence[str] | None = None,
 ) -> list[CheckResult]:
     """Answer, in input order, whether each identifier may be used for `purpose`.
 
     One query for all identifiers (join of identifier hashes to the state projection) and one
-    for suppressions; values must already be valid (the API validates them).
+    for suppressions; values must already be valid (the API validates them, and passes the
+    `normalized` forms it computed so they are not computed twice).
     """
     secret = organization.identifier_secret
-    hashes = [
-        hash_identifier(secret, identifier_type, normalize_identifier(identifier_type, value))
-        for value in identifiers
-    ]
+    if normalized is None:
+        normalized = [normalize_identifier(identifier_type, value) for value in identifiers]
+    hashes = [hash_identifier(secret, identifier_type, value) for value in normalized]
     group = jurisdiction_group(
         normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
     )
@@ -122,7 +150,7 @@ def check_identifiers(
     if purpose.kind in MARKETING_KINDS:
         suppressed = set(
             Suppression.objects.filter(
-                organization=organization, kind=identifier_type, value_hash__in=unique_hashes
+                organization=organization, kind=identifier_type, **_hash_in(unique_hashes)
             )
             .filter(purpose_key__in=["", purpose.key])
             .values_list("value_hash", flat=True)
@@ -160,7 +188,7 @@ def _states_by_hash(organization, purpose, identifier_type, hashes: list[str]) -
         return {}
     rows = (
         SubjectIdentifier.objects.filter(
-            organization=organization, kind=identifier_type, value_hash__in=hashes
+            organization=organization, kind=identifier_type, **_hash_in(hashes)
         )
         .annotate(
             state=FilteredRelation("subject__states", condition=Q(subject__states__purpose=purpose))

@@ -1,6 +1,7 @@
 """Request and response shapes of the server-side consent API."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consents.identifiers import IDENTIFIER_KINDS, normalize_identifier
@@ -104,28 +105,78 @@ class ConsentOutput(serializers.Serializer):
     state = PurposeDecisionOutput(many=True)
 
 
+MAX_IDENTIFIER_LENGTH = 320
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_IDENTIFIER_LENGTH},
+        "minItems": 1,
+        "maxItems": MAX_CHECK_IDENTIFIERS,
+    }
+)
+class IdentifierListField(serializers.Field):
+    """Up to 10,000 identifier strings, checked in one pass.
+
+    Same answers as ListField(child=CharField(...)), whose per-item field machinery cost more
+    than the whole database look-up of a 10,000-address check."""
+
+    default_error_messages = {
+        "not_a_list": 'Expected a list of items but got type "{input_type}".',
+        "empty": "This list may not be empty.",
+        "max_length": f"Ensure this field has no more than {MAX_CHECK_IDENTIFIERS} elements.",
+        "item_invalid": "Not a valid string.",
+        "item_blank": "This field may not be blank.",
+        "item_long": f"Ensure this field has no more than {MAX_IDENTIFIER_LENGTH} characters.",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not data:
+            self.fail("empty")
+        if len(data) > MAX_CHECK_IDENTIFIERS:
+            self.fail("max_length")
+        values, errors = [], {}
+        for index, value in enumerate(data):
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                errors[str(index)] = [self.error_messages["item_invalid"]]
+                continue
+            value = value if isinstance(value, str) else str(value)
+            if not value:
+                errors[str(index)] = [self.error_messages["item_blank"]]
+            elif len(value) > MAX_IDENTIFIER_LENGTH:
+                errors[str(index)] = [self.error_messages["item_long"]]
+            values.append(value)
+        if errors:
+            raise serializers.ValidationError(dict(list(errors.items())[:50]))
+        return values
+
+    def to_representation(self, value):
+        return value
+
+
 class CheckInput(serializers.Serializer):
     purpose = serializers.CharField(max_length=64)
     identifier_type = serializers.ChoiceField(choices=IDENTIFIER_KINDS)
-    identifiers = serializers.ListField(
-        child=serializers.CharField(max_length=320, trim_whitespace=False),
-        allow_empty=False,
-        max_length=MAX_CHECK_IDENTIFIERS,
-    )
+    identifiers = IdentifierListField()
     jurisdiction = serializers.CharField(required=False, allow_blank=True, max_length=8)
 
     def validate(self, attrs):
+        """Normalize every identifier once; the check reuses `normalized`."""
         kind = attrs["identifier_type"]
-        errors = {}
+        errors, normalized = {}, []
         for index, value in enumerate(attrs["identifiers"]):
             try:
-                normalize_identifier(kind, value)
+                normalized.append(normalize_identifier(kind, value))
             except DjangoValidationError as exc:
                 errors[str(index)] = exc.messages
                 if len(errors) >= 50:
                     break
         if errors:
             raise serializers.ValidationError({"identifiers": errors})
+        attrs["normalized"] = normalized
         return attrs
 
 

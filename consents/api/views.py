@@ -153,6 +153,7 @@ class CheckView(APIView):
             data["identifier_type"],
             data["identifiers"],
             data.get("jurisdiction", ""),
+            normalized=data["normalized"],
         )
         return Response(
             {

@@ -1,0 +1,84 @@
+"""The check's input fast paths answer exactly as the general validators did."""
+
+import hashlib
+import hmac
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from consents.identifiers import hash_identifier, normalize_identifier
+
+pytestmark = pytest.mark.django_db
+
+ADDRESSES = [
+    "ada@example.com",
+    "a.b-c+tag@sub.example.co.uk",
+    "x@localhost",
+    '"quoted local"@example.com',
+    "user@[192.0.2.1]",
+    "user@[300.0.0.1]",
+    "user@münchen.de",
+    "üser@example.com",
+    "a..b@example.com",
+    ".a@example.com",
+    "a@-example.com",
+    "a@example-.com",
+    "a@example",
+    "a@example.c",
+    "a@example.123",
+    "a@@example.com",
+    "no-at-sign",
+    "a@exa mple.com",
+    "a@" + "x" * 64 + ".com",
+    "a@" + "x" * 63 + ".com",
+    "!#$%&'*+/=?^_`{}|~@example.com",
+]
+
+
+def django_accepts(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def we_accept(value: str) -> bool:
+    try:
+        normalize_identifier("email", value)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_email_check_agrees_with_django(address):
+    assert we_accept(address) == django_accepts(address.strip().lower())
+
+
+def test_identifier_hash_is_the_hmac_of_kind_and_value():
+    expected = hmac.new(b"secret", b"email:ada@example.com", hashlib.sha256).hexdigest()
+    assert hash_identifier("secret", "email", "ada@example.com") == expected
+
+
+def test_numbers_are_checked_as_user_ids_and_other_types_refused(api, organization):
+    api.as_key(organization, "consents:check")
+    ok = api.post(
+        "/api/v1/checks",
+        {"purpose": "marketing_email", "identifier_type": "user_id", "identifiers": [42, "7"]},
+        format="json",
+    )
+    assert ok.status_code == 200
+    assert [r["identifier"] for r in ok.json()["results"]] == ["42", "7"]
+    bad = api.post(
+        "/api/v1/checks",
+        {
+            "purpose": "marketing_email",
+            "identifier_type": "user_id",
+            "identifiers": ["fine", {"a": 1}, True, "", "x" * 321],
+        },
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert set(bad.json()["identifiers"]) == {"1", "2", "3", "4"}
