@@ -116,10 +116,17 @@ class OrganizationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="")
     def links(self, obj):
+        export = reverse("api-events-export")
         return format_html(
-            '<a href="{}">Dashboard</a> · <a href="{}">Proof of consent</a>',
+            '<a href="{}">Dashboard</a> · <a href="{}">Proof of consent</a> · '
+            'Export <a href="{}?org={}&amp;format=ndjson">NDJSON</a> '
+            '<a href="{}?org={}&amp;format=csv">CSV</a>',
             reverse("admin:consents_organization_dashboard", args=[obj.pk]),
             reverse("admin:consents_organization_proof", args=[obj.pk]),
+            export,
+            obj.slug,
+            export,
+            obj.slug,
         )
 
     def get_urls(self):

@@ -1,5 +1,7 @@
 """Proof of consent (API and admin page) and the dashboard, with each role's view."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -121,3 +123,23 @@ def test_dashboard_for_marketing_shows_only_its_figures(client, history):
     assert "Checks answered" in html and "Consent rate for marketing_email" in html
     assert "analytics" not in html and "Events per day by source" not in html
     assert "Global Privacy Control" not in html
+
+
+def test_auditor_downloads_the_export_from_the_admin_session(client, history, other_organization):
+    membership = MembershipFactory(organization=history, role=Membership.Role.AUDITOR)
+    MembershipFactory(
+        organization=other_organization, role=Membership.Role.AUDITOR, user=membership.user
+    )
+    client.force_login(membership.user)
+    page = client.get(reverse("admin:consents_organization_dashboard", args=[history.pk]))
+    assert f"?org={history.slug}&amp;format=ndjson" in page.content.decode()
+    response = client.get("/api/v1/events/export", {"org": history.slug, "format": "ndjson"})
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert json.loads(lines[-1])["manifest"]["organization"] == history.slug
+    assert len(lines) == 5  # four events and the manifest
+
+
+def test_marketing_member_cannot_export(client, history):
+    member_client(client, history, Membership.Role.MARKETING)
+    assert client.get("/api/v1/events/export", {"org": history.slug}).status_code == 403
