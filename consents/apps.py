@@ -6,4 +6,5 @@ class ConsentsConfig(AppConfig):
     verbose_name = "Consents"
 
     def ready(self):
+        from consents import signals  # noqa: F401  (drops cached purposes on change)
         from consents.api import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -3,8 +3,17 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, FilteredRelation, Lookup, Q
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FilteredRelation,
+    Lookup,
+    Q,
+    Value,
+)
 from django.utils import timezone
 
 from consents import tallies
@@ -46,6 +55,27 @@ def _hash_in(hashes: list[str]) -> dict:
     if connection.vendor == "postgresql":
         return {"value_hash__any_of": hashes}
     return {"value_hash__in": hashes}
+
+
+PURPOSE_CACHE_SECONDS = 30
+
+
+def purpose_cache_key(organization_id: int, key: str) -> str:
+    return f"kz:purpose:{organization_id}:{key}"
+
+
+def purpose_by_key(organization: Organization, key: str) -> Purpose | None:
+    """The organization's purpose with this key, or None; cached like API keys.
+
+    Every check names its purpose, so the look-up is cached for PURPOSE_CACHE_SECONDS. Saving
+    or deleting a purpose drops the entry (consents.signals); with a per-process cache other
+    processes see the change within that time."""
+    cache_key = purpose_cache_key(organization.pk, key)
+    found = cache.get(cache_key)
+    if found is None:
+        found = Purpose.objects.filter(organization=organization, key=key).first() or False
+        cache.set(cache_key, found, PURPOSE_CACHE_SECONDS)
+    return found or None
 
 
 def subject_by_identifier(organization: Organization, kind: str, value: str) -> DataSubject | None:
@@ -132,9 +162,8 @@ def check_identifiers(
 ) -> list[CheckResult]:
     """Answer, in input order, whether each identifier may be used for `purpose`.
 
-    One query for all identifiers (join of identifier hashes to the state projection) and one
-    for suppressions; values must already be valid (the API validates them, and passes the
-    `normalized` forms it computed so they are not computed twice).
+    One query for all identifiers (their states and suppressions). Values must already be
+    valid: the API validates them and passes the `normalized` forms it computed.
     """
     secret = organization.identifier_secret
     if normalized is None:
@@ -145,16 +174,9 @@ def check_identifiers(
     )
     mode = purpose.mode_for(group)
     unique_hashes = list(dict.fromkeys(hashes))
-    found = _states_by_hash(organization, purpose, identifier_type, unique_hashes)
-    suppressed: set[str] = set()
-    if purpose.kind in MARKETING_KINDS:
-        suppressed = set(
-            Suppression.objects.filter(
-                organization=organization, kind=identifier_type, **_hash_in(unique_hashes)
-            )
-            .filter(purpose_key__in=["", purpose.key])
-            .values_list("value_hash", flat=True)
-        )
+    found, suppressed = _states_by_hash(
+        organization, purpose, identifier_type, unique_hashes, purpose.kind in MARKETING_KINDS
+    )
     now = timezone.now()
     results = []
     allowed_count = 0
@@ -181,11 +203,15 @@ def check_identifiers(
     return results
 
 
-def _states_by_hash(organization, purpose, identifier_type, hashes: list[str]) -> dict:
-    """value_hash → (granted, expires_at) for identifiers whose subject decided on `purpose`;
-    None for known identifiers without a decision. One LEFT JOIN, whatever the list's length."""
+def _states_by_hash(
+    organization, purpose, identifier_type, hashes: list[str], with_suppressions: bool
+) -> tuple[dict, set[str]]:
+    """value_hash → (granted, expires_at) for identifiers whose subject decided on `purpose`
+    (None for known identifiers without a decision), and the suppressed hashes. One query,
+    whatever the list's length: the identifiers LEFT JOIN their state, UNION ALL the
+    suppressions (which also cover addresses we hold no subject for)."""
     if not hashes:
-        return {}
+        return {}, set()
     rows = (
         SubjectIdentifier.objects.filter(
             organization=organization, kind=identifier_type, **_hash_in(hashes)
@@ -193,12 +219,36 @@ def _states_by_hash(organization, purpose, identifier_type, hashes: list[str]) -
         .annotate(
             state=FilteredRelation("subject__states", condition=Q(subject__states__purpose=purpose))
         )
-        .values_list("value_hash", "state__granted", "state__expires_at")
+        .values_list(
+            "value_hash",
+            "state__granted",
+            "state__expires_at",
+            Value(False, output_field=BooleanField()),
+        )
     )
-    return {
-        value_hash: None if granted is None else (granted, expires_at)
-        for value_hash, granted, expires_at in rows
-    }
+    if with_suppressions:
+        rows = rows.union(
+            Suppression.objects.filter(
+                organization=organization,
+                kind=identifier_type,
+                purpose_key__in=["", purpose.key],
+                **_hash_in(hashes),
+            ).values_list(
+                "value_hash",
+                Value(None, output_field=BooleanField()),
+                Value(None, output_field=DateTimeField()),
+                Value(True, output_field=BooleanField()),
+            ),
+            all=True,
+        )
+    found: dict = {}
+    suppressed: set[str] = set()
+    for value_hash, granted, expires_at, is_suppression in rows:
+        if is_suppression:
+            suppressed.add(value_hash)
+        else:
+            found[value_hash] = None if granted is None else (granted, expires_at)
+    return found, suppressed
 
 
 def tally_checks(organization: Organization, purpose_key: str, answered: int, allowed: int) -> None:

@@ -15,7 +15,7 @@ from consents import exports, gpp, selectors, services
 from consents.api import serializers as io
 from consents.identifiers import IDENTIFIER_KINDS
 from consents.jurisdiction import normalize_jurisdiction
-from consents.models import ConsentEvent, Purpose
+from consents.models import ConsentEvent
 from consents.proof import proof_of_consent
 from consents.records import EVENT_VALUE_FIELDS, record_from_values
 
@@ -142,7 +142,7 @@ class CheckView(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         organization = request.principal.organization
-        purpose = Purpose.objects.filter(organization=organization, key=data["purpose"]).first()
+        purpose = selectors.purpose_by_key(organization, data["purpose"])
         if purpose is None:
             raise serializers.ValidationError(
                 {"purpose": [f"Unknown purpose {data['purpose']!r}."]}

@@ -82,3 +82,64 @@ def test_numbers_are_checked_as_user_ids_and_other_types_refused(api, organizati
     )
     assert bad.status_code == 400
     assert set(bad.json()["identifiers"]) == {"1", "2", "3", "4"}
+
+
+def test_suppressions_answer_in_the_same_query_as_states(api, organization):
+    from consents.identifiers import identifier_hash
+    from consents.services import record_consent
+    from tests.factories import SuppressionFactory
+
+    for email in ("granted@example.com", "topic@example.com", "other@example.com"):
+        record_consent(
+            organization=organization,
+            identifiers={"email": email},
+            choices={"marketing_email": True},
+            source="api",
+            actor="test",
+        )
+
+    def suppress(email, purpose_key=""):
+        SuppressionFactory(
+            organization=organization,
+            value_hash=identifier_hash(organization.identifier_secret, "email", email),
+            purpose_key=purpose_key,
+        )
+
+    suppress("granted@example.com")
+    suppress("never-seen@example.com")
+    suppress("topic@example.com", "marketing_email")
+    suppress("other@example.com", "marketing_sms")
+    api.as_key(organization, "consents:check")
+    emails = [
+        "granted@example.com",
+        "never-seen@example.com",
+        "topic@example.com",
+        "other@example.com",
+        "unknown@example.com",
+    ]
+    response = api.post(
+        "/api/v1/checks",
+        {"purpose": "marketing_email", "identifier_type": "email", "identifiers": emails},
+        format="json",
+    )
+    reasons = [r["reason"] for r in response.json()["results"]]
+    assert reasons == ["suppressed", "suppressed", "suppressed", "granted", "no_record"]
+
+
+def test_a_changed_purpose_applies_to_the_next_check(api, organization):
+    api.as_key(organization, "consents:check")
+    body = {
+        "purpose": "analytics",
+        "identifier_type": "email",
+        "identifiers": ["a@example.com"],
+        "jurisdiction": "DE",
+    }
+    first = api.post("/api/v1/checks", body, format="json").json()["results"][0]
+    assert first["reason"] == "no_record"
+    purpose = organization.purposes.get(key="analytics")
+    purpose.mode_eu = "opt_out"
+    purpose.save()
+    second = api.post("/api/v1/checks", body, format="json").json()["results"][0]
+    assert second["reason"] == "default_opt_out" and second["allowed"]
+    purpose.delete()
+    assert api.post("/api/v1/checks", body, format="json").status_code == 400
