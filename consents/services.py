@@ -240,9 +240,9 @@ def record_consent(
         organization, identifiers, choices, source, notice_version, source_by_purpose
     )
     now = timezone.now()
-    if occurred_at is None or occurred_at > now + MAX_CLOCK_SKEW:
-        occurred_at = now
-    if occurred_at < now - MAX_DECISION_AGE:
+    if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
+        occurred_at = None  # a client clock far ahead: the server's time stands
+    if occurred_at is not None and occurred_at < now - MAX_DECISION_AGE:
         raise ConsentValidationError({"occurred_at": [TOO_OLD]})
     jurisdiction = normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
     digest = ""
@@ -280,7 +280,6 @@ def record_consent(
                 site=site,
                 occurred_at=occurred_at,
                 client_event_id=idempotency_key,
-                now=now,
             )
             if idempotency_key:
                 IdempotencyRecord.objects.create(
@@ -335,12 +334,15 @@ def _append(
     site,
     occurred_at,
     client_event_id,
-    now,
 ) -> ConsentResult:
     if known_subject is not None:
         subject = DataSubject.objects.select_for_update().get(pk=known_subject.pk)
     else:
         subject = _resolve_subject(organization, normalized)
+    # Stamped under the subject's lock: a chain's recorded times follow its order, and a
+    # decision without a client time is dated when it takes its place in the chain.
+    now = timezone.now()
+    occurred_at = occurred_at or now
     ip_truncated = truncate_ip(ip)
     user_agent = (user_agent or "")[:USER_AGENT_MAX] or None
     events: list[ConsentEvent] = []
