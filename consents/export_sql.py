@@ -3,14 +3,16 @@
 Serializing a million records in Python costs far more than reading them. Here PostgreSQL
 writes every line exactly as `json.dumps(record, separators=(",", ":"), ensure_ascii=False)`
 would: keys in EXPORT_COLUMNS order, strings through to_json (which escapes the same
-characters the same way), timestamps as YYYY-MM-DDTHH:MM:SS.ffffffZ in UTC. A batch comes
-back as one string with its row count and first and last ids, so Python only passes bytes
-along. tests/consents/test_export_sql.py holds both paths to identical output.
+characters the same way), timestamps as YYYY-MM-DDTHH:MM:SS.ffffffZ in UTC. Python only
+joins the lines of a chunk and passes the bytes along. tests/consents/test_export_sql.py
+holds both paths to identical output.
 """
 
 import json
+import uuid
+from collections.abc import Iterator
 
-from django.db import connection
+from django.db import connection, transaction
 
 from consents import ledger
 
@@ -75,16 +77,15 @@ def _line_expression() -> str:
 
 
 # Built from the constants above only; the id subquery comes from the ORM with its parameters.
-# MATERIALIZED: the subquery runs once, not once per row of a join the planner puts first.
-BATCH_SQL = f"""
-WITH batch AS MATERIALIZED ({{ids}})
-SELECT count(*), min(e.id), max(e.id), string_agg({_line_expression()}, '' ORDER BY e.id)
-FROM batch
-JOIN consents_consentevent e ON e.id = batch.id
+STREAM_SQL = f"""
+SELECT e.id, {_line_expression()}
+FROM consents_consentevent e
 JOIN consents_datasubject s ON s.id = e.subject_id
 JOIN consents_purpose p ON p.id = e.purpose_id
 LEFT JOIN consents_notice n ON n.id = e.notice_id
 LEFT JOIN cookies_site st ON st.id = e.site_id
+WHERE e.id IN ({{ids}})
+ORDER BY e.id
 """  # noqa: S608
 
 
@@ -92,17 +93,25 @@ def available(export_format: str) -> bool:
     return export_format == "ndjson" and connection.vendor == "postgresql"
 
 
-def ndjson_batch(ids_queryset, organization_slug: str) -> tuple[int, int, int, bytes]:
-    """(rows, first id, last id, the lines) of the events `ids_queryset` selects (a
-    `values("id")` queryset of one organization's events, ordered and sliced)."""
+def ndjson_chunks(
+    ids_queryset, organization_slug: str, rows_per_chunk: int
+) -> Iterator[tuple[int, int, int, bytes]]:
+    """(rows, first id, last id, the lines) per chunk, for the events `ids_queryset` selects
+    (a `values("id")` queryset of one organization's events).
+
+    One query read through a server-side cursor inside one read transaction: the export is a
+    single snapshot, and memory holds one chunk at a time."""
     sql, params = ids_queryset.query.sql_with_params()
     slug_json = json.dumps(organization_slug, ensure_ascii=False)
-    with connection.cursor() as cursor:
-        cursor.execute(BATCH_SQL.replace("{ids}", sql), [*params, slug_json])
-        rows, first_id, last_id, text = cursor.fetchone()
-    if not rows:
-        return 0, 0, 0, b""
-    return rows, first_id, last_id, text.encode()
+    with transaction.atomic():
+        connection.ensure_connection()
+        name = f"kaizen_export_{uuid.uuid4().hex}"
+        with connection.connection.cursor(name=name) as cursor:
+            cursor.itersize = rows_per_chunk
+            cursor.execute(STREAM_SQL.replace("{ids}", sql), [slug_json, *params])
+            while rows := cursor.fetchmany(rows_per_chunk):
+                text = "".join([line for _, line in rows])
+                yield len(rows), rows[0][0], rows[-1][0], text.encode()
 
 
 def event_hash(event_id: int) -> str:

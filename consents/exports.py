@@ -87,22 +87,17 @@ class LedgerExport:
         last_id = 0
         fast = export_sql.available(self.format)
         first_event_id = last_event_id = 0
-        while last_id < bound:
-            if fast:
-                count, first_id, last_id, chunk = export_sql.ndjson_batch(
-                    self.events.filter(id__gt=last_id, id__lte=bound)
-                    .order_by("id")
-                    .values("id")[: self.batch],
-                    self.organization.slug,
-                )
-                if not count:
-                    break
+        if fast:
+            for count, first_id, chunk_last_id, chunk in export_sql.ndjson_chunks(
+                self.events.filter(id__lte=bound).values("id"), self.organization.slug, self.batch
+            ):
                 first_event_id = first_event_id or first_id
-                last_event_id = last_id
+                last_event_id = chunk_last_id
                 rows += count
                 digest.update(chunk)
                 yield chunk
-                continue
+            last_id = bound  # done: the Python path below does not run
+        while last_id < bound:
             batch_rows = list(
                 self.events.filter(id__gt=last_id, id__lte=bound)
                 .order_by("id")
