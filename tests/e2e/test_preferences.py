@@ -8,6 +8,8 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
+from tests.e2e.conftest import wait_until
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = pytest.mark.e2e
@@ -131,9 +133,11 @@ def test_visitor_changes_cookie_choices(new_page, demo, javascript):
     if javascript:
         # Same host as the demo page: the banner there follows the change without asking.
         page.goto(f"{demo.base_url}/demo/")
-        page.wait_for_function("!!(window.KaizenConsent && window.KaizenConsent.get)")
-        page.wait_for_function(
-            "document.querySelector('.kz-banner:not([hidden]), .kz-fab:not([hidden])')"
+        # Polled with evaluate: wait_for_function compiles its predicate with `new Function`,
+        # which the demo page's CSP (no unsafe-eval) refuses.
+        wait_until(page, "!!(window.KaizenConsent && window.KaizenConsent.get)")
+        wait_until(
+            page, "!!document.querySelector('.kz-banner:not([hidden]), .kz-fab:not([hidden])')"
         )
         assert page.locator(".kz-banner:not([hidden])").count() == 0
         assert page.evaluate("window.KaizenConsent.get('advertising')") is True
