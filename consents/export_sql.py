@@ -76,7 +76,7 @@ def _line_expression() -> str:
     return " || ".join(pieces) + " || '}' || chr(10)"
 
 
-# Built from the constants above only; the id subquery comes from the ORM with its parameters.
+# Built from the constants above only; the filter comes from the ORM with its parameters.
 STREAM_SQL = f"""
 SELECT e.id, {_line_expression()}
 FROM consents_consentevent e
@@ -84,9 +84,11 @@ JOIN consents_datasubject s ON s.id = e.subject_id
 JOIN consents_purpose p ON p.id = e.purpose_id
 LEFT JOIN consents_notice n ON n.id = e.notice_id
 LEFT JOIN cookies_site st ON st.id = e.site_id
-WHERE e.id IN ({{ids}})
+WHERE {{where}}
 ORDER BY e.id
 """  # noqa: S608
+# A whole organization's ledger up to a bound: a range scan, no semi-join on an id list.
+WHOLE_LEDGER = "e.organization_id = %s AND e.id <= %s"
 
 
 def available(export_format: str) -> bool:
@@ -94,21 +96,25 @@ def available(export_format: str) -> bool:
 
 
 def ndjson_chunks(
-    ids_queryset, organization_slug: str, rows_per_chunk: int
+    organization, bound: int, rows_per_chunk: int, ids_queryset=None
 ) -> Iterator[tuple[int, int, int, bytes]]:
-    """(rows, first id, last id, the lines) per chunk, for the events `ids_queryset` selects
-    (a `values("id")` queryset of one organization's events).
+    """(rows, first id, last id, the lines) per chunk: the organization's events up to
+    `bound`, or those `ids_queryset` selects (a `values("id")` queryset of its events).
 
     One query read through a server-side cursor inside one read transaction: the export is a
     single snapshot, and memory holds one chunk at a time."""
-    sql, params = ids_queryset.query.sql_with_params()
-    slug_json = json.dumps(organization_slug, ensure_ascii=False)
+    slug_json = json.dumps(organization.slug, ensure_ascii=False)
+    if ids_queryset is None:
+        where, params = WHOLE_LEDGER, [organization.pk, bound]
+    else:
+        sql, params = ids_queryset.query.sql_with_params()
+        where = f"e.id IN ({sql})"
     with transaction.atomic():
         connection.ensure_connection()
         name = f"kaizen_export_{uuid.uuid4().hex}"
         with connection.connection.cursor(name=name) as cursor:
             cursor.itersize = rows_per_chunk
-            cursor.execute(STREAM_SQL.replace("{ids}", sql), [slug_json, *params])
+            cursor.execute(STREAM_SQL.replace("{where}", where), [slug_json, *params])
             while rows := cursor.fetchmany(rows_per_chunk):
                 text = "".join([line for _, line in rows])
                 yield len(rows), rows[0][0], rows[-1][0], text.encode()

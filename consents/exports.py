@@ -88,8 +88,11 @@ class LedgerExport:
         fast = export_sql.available(self.format)
         first_event_id = last_event_id = 0
         if fast:
+            narrowed = (
+                None if self._whole_ledger() else self.events.filter(id__lte=bound).values("id")
+            )
             for count, first_id, chunk_last_id, chunk in export_sql.ndjson_chunks(
-                self.events.filter(id__lte=bound).values("id"), self.organization.slug, self.batch
+                self.organization, bound, self.batch, narrowed
             ):
                 first_event_id = first_event_id or first_id
                 last_event_id = chunk_last_id
@@ -137,6 +140,12 @@ class LedgerExport:
                 "chain_anchors": self._anchors() if not self.filters else {},
             }
         )
+
+    def _whole_ledger(self) -> bool:
+        """Whether the events are the organization's whole ledger, which PostgreSQL reads by
+        range rather than through a list of ids."""
+        whole = ConsentEvent.objects.filter(organization=self.organization)
+        return str(self.events.order_by().query) == str(whole.order_by().query)
 
     def chunks_with_trailer(self) -> Iterator[bytes]:
         """The file followed by its manifest as a last line (for HTTP, which has no sidecar)."""
