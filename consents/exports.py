@@ -85,7 +85,8 @@ class LedgerExport:
             digest.update(header)
             yield header
         last_id = 0
-        fast = export_sql.available(self.format)
+        # An empty selection (bound 0) may not even compile to SQL: nothing to read.
+        fast = export_sql.available(self.format) and bound > 0
         first_event_id = last_event_id = 0
         if fast:
             narrowed = (

@@ -225,3 +225,11 @@ def test_first_rows_arrive_before_the_whole_ledger_is_read(organization):
     assert first.count(b"\n") == 1_000
     reads = [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
     assert len(reads) <= 2  # the bound, then the first batch only
+
+
+def test_export_for_an_unknown_person_is_empty_with_a_manifest(api, small_ledger):
+    api.as_key(small_ledger, "events:export")
+    response = api.get("/api/v1/events/export", {"user_id": "0"})
+    assert response.status_code == 200
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["manifest"]["rows"] == 0
