@@ -43,6 +43,8 @@ def all_scopes_key(organization, keep_test_connection):
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
+    # CI replays the same examples (a landing is not a lottery); local runs explore anew.
+    derandomize=os.environ.get("CI") == "true",
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
