@@ -1,5 +1,7 @@
 """The PostgreSQL NDJSON fast path writes exactly the bytes of the Python path."""
 
+import json
+
 import pytest
 from django.core.management import call_command
 
@@ -72,3 +74,11 @@ def test_fast_export_file_verifies(awkward_ledger, tmp_path, capsys):
     call_command("export_events", "--org", awkward_ledger.slug, "--output", str(path))
     call_command("verify_events", str(path), "--org", awkward_ledger.slug)
     assert "OK: 98 events" in capsys.readouterr().out
+
+
+def test_export_of_nothing_is_just_the_manifest(api, awkward_ledger):
+    api.as_key(awkward_ledger, "events:export")
+    response = api.get("/api/v1/events/export", {"user_id": "nobody-here"})
+    lines = b"".join(response.streaming_content).splitlines()
+    assert response.status_code == 200 and len(lines) == 1
+    assert json.loads(lines[0])["manifest"]["rows"] == 0
