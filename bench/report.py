@@ -113,6 +113,9 @@ def render(r: dict, notes: str = "") -> str:
         f"- Python {f['python']}, Django {f['django']}, PostgreSQL {f['postgresql']} "
         f"(shared_buffers {f['shared_buffers']}, synchronous_commit {f['synchronous_commit']}), "
         f"wrk {f['wrk']}",
+        f"- Load average (1 min) at the start and end of the run: {r['load_start']:.1f}, "
+        f"{r['load_end']:.1f}; other work shared the machine, so absolute figures vary between "
+        "runs more than the ratios, which compare figures taken minutes apart.",
         "",
         "## Method",
         "",
