@@ -358,8 +358,21 @@ class IdentifierSearchMixin:
         return matches.distinct(), True
 
 
+class ReadOnlyMixin:
+    """Rows written only by the consent service: the admin shows them, never edits them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ConsentEvent)
-class ConsentEventAdmin(IdentifierSearchMixin, OrganizationScopedAdmin):
+class ConsentEventAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScopedAdmin):
     """The ledger: read-only, searchable by identifier (email, phone, user id, visitor id)."""
 
     list_display = (
@@ -378,31 +391,13 @@ class ConsentEventAdmin(IdentifierSearchMixin, OrganizationScopedAdmin):
     list_select_related = ("purpose", "subject")
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ConsentState)
-class ConsentStateAdmin(IdentifierSearchMixin, OrganizationScopedAdmin):
+class ConsentStateAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScopedAdmin):
     list_display = ("subject", "purpose", "granted", "source", "decided_at", "expires_at")
     list_filter = ("purpose__key", "granted", "source")
     search_fields = ("id",)
     list_select_related = ("purpose", "subject")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Suppression)
