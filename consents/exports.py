@@ -2,9 +2,12 @@
 
 An export reads the ledger in id-keyed batches, so memory stays flat whatever the ledger's
 size, and it is bounded by the highest event id at its start, so rows appended meanwhile do
-not make it inconsistent. The manifest (filters, row count, first and last hash, the file's
-SHA-256) is signed with the organization's Ed25519 export key; anyone holding the published
-public key can check a file long after it left.
+not make it inconsistent. On PostgreSQL an NDJSON export is written by the database instead,
+line for line the same bytes, through one server-side cursor (consents.export_sql).
+
+The manifest (filters, row count, first and last hash, the file's SHA-256) is signed with
+the organization's Ed25519 export key; anyone holding the published public key can check a
+file long after it left.
 """
 
 import csv
