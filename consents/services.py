@@ -67,7 +67,7 @@ class IdempotencyConflict(Exception):
 class ConsentResult:
     subject: DataSubject
     events: list[ConsentEvent]
-    states: list[ConsentState]
+    states: list[ConsentState]  # the state rows this call created or moved forward
     replayed: bool = False
     stored_response: dict | None = None
     purposes: dict[str, Purpose] = field(default_factory=dict)
@@ -456,7 +456,7 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
     ConsentState.objects.bulk_update(
         to_update, ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
     )
-    return list(ConsentState.objects.filter(subject=subject).select_related("purpose"))
+    return to_create + to_update
 
 
 def _lift_suppressions(organization, normalized, events, purposes) -> None:
