@@ -40,3 +40,9 @@ def test_demo_page_ignores_a_malformed_language(client):
     html = client.get("/demo/", {"lang": '"><script>x'}).content.decode()
 
     assert "data-lang" not in html
+
+
+def test_demo_page_speaks_gpp_before_any_ad_tag(client):
+    html = client.get("/demo/").content.decode()
+    assert html.index("kaizen/banner.js") < html.index("__gppLocator") < html.index("kaizen/gpp.js")
+    assert html.index("kaizen/gpp.js") < html.index("gtag(")
