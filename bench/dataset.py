@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from consents import ledger
-from consents.demo import DEMO_PURPOSES, seed_demo
+from consents.demo import ensure_demo_purposes, seed_demo
 from consents.models import ApiKey, Organization, Purpose
 
 LEDGER_ORG = "bench-ledger"
@@ -34,21 +34,7 @@ def ledger_organization() -> Organization:
     organization, _ = Organization.objects.get_or_create(
         slug=LEDGER_ORG, defaults={"name": "Bench ledger", "default_jurisdiction": "DE"}
     )
-    for position, (key, name, kind, modes, validity, description) in enumerate(DEMO_PURPOSES):
-        Purpose.objects.get_or_create(
-            organization=organization,
-            key=key,
-            defaults={
-                "name": name,
-                "kind": kind,
-                "mode_eu": modes[0],
-                "mode_us": modes[1],
-                "mode_other": modes[2],
-                "validity_days": validity,
-                "description": description,
-                "position": position,
-            },
-        )
+    ensure_demo_purposes(organization)
     return organization
 
 

@@ -146,12 +146,8 @@ DEMO_NOTICE_TEXT = (
 )
 
 
-@transaction.atomic
-def seed_demo() -> Organization:
-    """Create or refresh the demo organization. Safe to run any number of times."""
-    organization, _ = Organization.objects.get_or_create(
-        slug=DEMO_ORG, defaults={"name": "Kaizenify Demo", "default_jurisdiction": "DE"}
-    )
+def ensure_demo_purposes(organization: Organization) -> None:
+    """Create or refresh the demo purposes in an organization."""
     for position, (key, name, kind, modes, validity, description) in enumerate(DEMO_PURPOSES):
         Purpose.objects.update_or_create(
             organization=organization,
@@ -167,6 +163,15 @@ def seed_demo() -> Organization:
                 "position": position,
             },
         )
+
+
+@transaction.atomic
+def seed_demo() -> Organization:
+    """Create or refresh the demo organization. Safe to run any number of times."""
+    organization, _ = Organization.objects.get_or_create(
+        slug=DEMO_ORG, defaults={"name": "Kaizenify Demo", "default_jurisdiction": "DE"}
+    )
+    ensure_demo_purposes(organization)
     notice, created = Notice.objects.get_or_create(
         organization=organization,
         version="2026-01",
