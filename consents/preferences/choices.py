@@ -43,10 +43,15 @@ def decisions_by_key(
 def changed_choices(
     decisions: Mapping[str, selectors.PurposeDecision], wanted: Mapping[str, bool]
 ) -> dict[str, bool]:
-    """The choices that differ from what is on record (a never-made choice always counts)."""
+    """The choices that differ from what is on record.
+
+    A never-made choice counts, except a purpose left allowed where it is allowed by default
+    (an opt-out jurisdiction): leaving a box as it was shown is not a grant."""
     changed = {}
     for key, value in wanted.items():
         decision = decisions.get(key)
+        if decision is not None and decision.decision is None and value and decision.allowed:
+            continue
         if (
             decision is None
             or decision.decision is None
@@ -67,6 +72,7 @@ def record_choices(
     notice: Notice | None,
     jurisdiction: str = "",
     site=None,
+    source_by_purpose: Mapping[str, str] | None = None,
 ) -> ConsentResult | None:
     if not choices:
         return None
@@ -81,4 +87,5 @@ def record_choices(
         ip=client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
         site=site,
+        source_by_purpose=source_by_purpose,
     )

@@ -392,3 +392,36 @@ def test_another_browsers_id_in_the_link_leaves_this_cookie_alone(browser, organ
     )
     assert "kz_consent" not in response.cookies
     assert selectors.subject_by_identifier(organization, "visitor_id", VISITOR) is not None
+
+
+def test_visitor_page_honors_gpc_and_does_not_turn_defaults_into_grants(client, organization):
+    """GPC in an opt-out jurisdiction: sale/share is refused (source gpc), never granted."""
+    from consents.models import ConsentEvent
+    from tests.factories import SiteFactory
+
+    site = SiteFactory(organization=organization, key="gpcshop", jurisdiction_header="CF-IPCountry")
+    keys = ("analytics", "sale_share", "targeted_advertising")
+    site.purposes.set([organization.purpose_map[k] for k in keys])
+    url = "/preferences/gpcshop/?visitor=visitor-0123456789abcdef"
+    page = client.get(url, HTTP_SEC_GPC="1", HTTP_CF_IPCOUNTRY="US").content.decode()
+    assert 'name="purpose_sale_share" checked' not in page and 'name="purpose_sale_share"' in page
+    # The form as shown, with only analytics changed (ticked by default in the US, unticked).
+    client.post(url, {}, HTTP_SEC_GPC="1", HTTP_CF_IPCOUNTRY="US")
+    events = {e.purpose.key: e for e in ConsentEvent.objects.select_related("purpose")}
+    assert events["sale_share"].granted is False and events["sale_share"].source == "gpc"
+    assert events["targeted_advertising"].granted is False
+    assert (
+        events["analytics"].granted is False and events["analytics"].source == "preference_center"
+    )
+    # Without GPC, leaving a default-allowed purpose ticked records nothing.
+    other = "/preferences/gpcshop/?visitor=visitor-fedcba9876543210"
+    client.post(
+        other,
+        {
+            "purpose_analytics": "on",
+            "purpose_sale_share": "on",
+            "purpose_targeted_advertising": "on",
+        },
+        HTTP_CF_IPCOUNTRY="US",
+    )
+    assert ConsentEvent.objects.count() == 3

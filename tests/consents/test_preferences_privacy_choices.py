@@ -78,10 +78,10 @@ def test_opting_out_records_refusals_for_this_browser(browser, organization, pro
     page = browser.get(response["Location"]).content.decode()
     assert "Your choices were saved." in page
     assert re.search(r'name="purpose_sale_share" checked', page)
+    # Targeted advertising was left as shown (allowed by default here): no grant is recorded.
     assert events() == {
         ("sale_share", False, "preference_center"),
         ("profiling", False, "preference_center"),
-        ("targeted_advertising", True, "preference_center"),
     }
     assert {e.notice.version for e in ConsentEvent.objects.all()} == {"2026-01"}
 

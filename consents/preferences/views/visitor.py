@@ -19,6 +19,7 @@ from consents.preferences.views.pages import (
 )
 from cookies import selectors as site_selectors
 from cookies.models import Site
+from cookies.services import gpc_opt_outs
 from cookies.texts import OVERRIDABLE_FIELDS, default_texts, is_right_to_left
 
 
@@ -65,6 +66,9 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
     )
     decisions = choices.decisions_by_key(organization, subject, jurisdiction)
     allowed = {key: d.allowed for key, d in decisions.items()}
+    # Global Privacy Control: the site's GPC purposes are refused here as in the banner.
+    gpc_refused = gpc_opt_outs(site, jurisdiction) if visitors.gpc_enabled(request) else []
+    allowed.update(dict.fromkeys(gpc_refused, False))
     notice = site_selectors.current_notice(site, language)
     form = PurposeChoicesForm(
         request.POST if request.method == "POST" else None,
@@ -72,12 +76,14 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
         allowed=allowed,
     )
     if request.method == "POST" and form.is_valid():
+        wanted = {**form.wanted(), **dict.fromkeys(gpc_refused, False)}
         choices.record_choices(
             request=request,
             organization=organization,
             identifiers={"visitor_id": visitor_id},
-            choices=choices.changed_choices(decisions, form.wanted()),
+            choices=choices.changed_choices(decisions, wanted),
             source="preference_center",
+            source_by_purpose=dict.fromkeys(gpc_refused, "gpc"),
             notice=notice,
             jurisdiction=jurisdiction,
             site=site,
@@ -88,7 +94,7 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
             request,
             response,
             visitor_id,
-            choices=form.wanted(),
+            choices=wanted,
             notice_version=notice.version if notice else "",
             decided=True,
             cookie_domain=site.cookie_domain,
