@@ -91,6 +91,10 @@ def filter_audience(
             raise AudienceError(EMPTY_INPUT.format(path=input_path)) from None
         except (csv.Error, OSError) as exc:
             raise AudienceError(CANNOT_READ.format(path=input_path, reason=exc)) from None
+        if any("\udc80" <= ch <= "\udcff" for name in header for ch in name):
+            raise AudienceError(
+                CANNOT_READ.format(path=input_path, reason="the header is not valid UTF-8")
+            )
         names = [name.strip() for name in header]
         matching = [i for i, name in enumerate(names) if name.lower() == column.lower()]
         if not matching:

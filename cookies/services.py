@@ -1,5 +1,6 @@
 """Writes for the banner: a visitor's choices go to the ledger through record_consent."""
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -12,8 +13,10 @@ VISITOR_ACTOR = "visitor"
 
 
 def banner_idempotency_key(site: Site, event_id: str) -> str:
-    """Scope the browser-made event id to the site, so two sites cannot collide."""
-    return f"banner:{site.key}:{event_id}"
+    """Scope the browser-made event id to the site, so two sites cannot collide (hashed, so
+    the key fits its column whatever the lengths of site key and event id)."""
+    scoped = hashlib.sha256(f"{site.pk}:{event_id}".encode()).hexdigest()
+    return f"banner:{scoped}"
 
 
 def gpc_opt_outs(site: Site, jurisdiction: str) -> list[str]:

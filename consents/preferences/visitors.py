@@ -37,7 +37,7 @@ def consent_cookie(request: HttpRequest) -> dict | None:
         return None
     try:
         content = json.loads(unquote(raw))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(content, dict) or not _valid_visitor_id(content.get("id")):
         return None

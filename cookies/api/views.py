@@ -98,7 +98,7 @@ class SiteConsentView(View):
             return error(BODY_TOO_LARGE.format(limit=limit), "body_too_large", 413)
         try:
             body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             body = None
         if not isinstance(body, dict):
             return error(MALFORMED_BODY, "malformed_body", 400)

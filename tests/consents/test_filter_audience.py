@@ -213,3 +213,24 @@ def test_input_that_is_a_directory_is_an_error(tmp_path, organization):
             input_path=tmp_path,
             output_path=tmp_path / "out.csv",
         )
+
+
+def test_header_that_is_not_utf8_is_a_readable_error(tmp_path, organization):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    source = tmp_path / "bad.csv"
+    source.write_bytes(b"email,n\xffame\nada@example.com,Ada\n")
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        call_command(
+            "filter_audience",
+            "--org",
+            organization.slug,
+            "--purpose",
+            "marketing_email",
+            "--input",
+            str(source),
+            "--output",
+            str(tmp_path / "out.csv"),
+        )
+    assert not (tmp_path / "out.csv").exists()

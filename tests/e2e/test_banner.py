@@ -279,7 +279,11 @@ def test_choice_made_while_the_api_is_down_is_kept_and_delivered_later(open_page
     events = ledger_for(page)
     assert {e.purpose.key for e in events} >= {"analytics", "advertising"}
     assert not any(e.granted for e in events)
-    assert {e.client_event_id for e in events} == {f"banner:demo:{queued['event_id']}"}
+    from cookies.models import Site
+    from cookies.services import banner_idempotency_key
+
+    expected = banner_idempotency_key(Site.objects.get(key="demo"), queued["event_id"])
+    assert {e.client_event_id for e in events} == {expected}
     wait_settled(page)
     assert page.locator(BANNER).count() == 0
 

@@ -83,3 +83,48 @@ def test_malformed_json_is_a_400_not_a_500(api, organization):
     response = api.post("/api/v1/consents", "{not json", content_type="application/json")
     assert response.status_code == 400
     assert ConsentEvent.objects.count() == 0
+
+
+def test_deeply_nested_json_is_a_400_on_the_banner_api(organization):
+    site = SiteFactory(
+        organization=organization, key="deep", allowed_origins="https://deep.example"
+    )
+    response = Client().post(
+        "/api/v1/sites/deep/consents",
+        "[" * 1000 + "]" * 1000,
+        content_type="text/plain",
+        HTTP_ORIGIN="https://deep.example",
+    )
+    assert response.status_code == 400 and site.pk
+    assert ConsentEvent.objects.count() == 0
+
+
+def test_malformed_consent_cookie_does_not_break_preference_pages(organization):
+    site = SiteFactory(organization=organization, key="cookieshop")
+    client = Client()
+    client.cookies["kz_consent"] = "[" * 1000
+    assert client.get(f"/preferences/{site.key}/").status_code == 200
+    assert client.get(f"/privacy-choices/{organization.slug}/").status_code == 200
+
+
+def test_longest_site_key_and_event_id_are_accepted(organization):
+    site = SiteFactory(
+        organization=organization, key="k" * 64, allowed_origins="https://long.example"
+    )
+    site.purposes.set([organization.purpose_map["analytics"]])
+    body = json.dumps(
+        {
+            "visitor_id": "visitor-0123456789abcdef",
+            "event_id": "e" * 64,
+            "choices": {"analytics": True},
+        }
+    )
+    for expected in (201, 200):  # the replay answers from the stored result
+        response = Client().post(
+            f"/api/v1/sites/{site.key}/consents",
+            body,
+            content_type="text/plain",
+            HTTP_ORIGIN="https://long.example",
+        )
+        assert response.status_code == expected, response.content
+    assert ConsentEvent.objects.count() == 1
