@@ -207,6 +207,8 @@ KAIZEN_API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
 # once, as local development does.
 KAIZEN_CHECK_TALLY_FLUSH_SECONDS = env_int("CHECK_TALLY_FLUSH_SECONDS", 0 if DEBUG else 5)
 KAIZEN_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Webhook receivers on loopback or private networks: allowed for local development only.
+KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

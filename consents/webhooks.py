@@ -10,11 +10,14 @@ least once: receivers dedupe on the `Kaizen-Delivery` header (or `delivery_id` i
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import random
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -102,8 +105,26 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirect)
 
 
+PRIVATE_ADDRESS = "refused: the receiver's address is not public"
+
+
+def receiver_is_public(url: str) -> bool:
+    """Whether every address the URL's host resolves to is a public one.
+
+    Endpoints are configured by tenant admins; without this a worker inside the network could
+    be pointed at internal services (or a cloud metadata address) and used to probe them."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
+
+
 def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | None, str]:
     """POST once; return (HTTP status or None, error text or "")."""
+    if not settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES and not receiver_is_public(url):
+        return None, PRIVATE_ADDRESS
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with _opener.open(request, timeout=timeout) as response:

@@ -301,3 +301,18 @@ def test_admin_shows_a_new_endpoint_secret_once(organization, client):
     assert endpoint.secret in response.content.decode()
     again = client.get(f"/admin/consents/webhookendpoint/{endpoint.pk}/change/")
     assert endpoint.secret not in again.content.decode()
+
+
+def test_receivers_on_private_addresses_are_refused_in_production(settings):
+    from consents import webhooks
+
+    settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    for url in (
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.5/x",
+        "http://localhost/x",
+        "http://[::1]/x",
+    ):
+        assert webhooks.post(url, b"{}", {}, timeout=1) == (None, webhooks.PRIVATE_ADDRESS)
+    assert webhooks.receiver_is_public("https://93.184.216.34/hook")
