@@ -151,3 +151,66 @@ def verify_export_file(path: Path, public_key_hex: str | None = None) -> FileVer
             + (" with the given public key" if public_key_hex else "")
         )
     return result
+
+
+@dataclass
+class LiveComparison:
+    """An earlier export held against today's ledger: what still matches, what retention took."""
+
+    matching: int = 0
+    removed_by_retention: int = 0
+    problem: str = ""
+
+
+def compare_export_with_live(path: Path, organization: Organization) -> LiveComparison:
+    """Check that every event of an earlier export is still in the live ledger, unchanged.
+
+    The chain alone cannot show a rewrite of a whole chain and its head; an export taken
+    earlier can. An event that is gone counts as retention's work only where retention says
+    so (its subject was deleted, or its chain now starts after it)."""
+    manifest, trailer_bytes = load_manifest(path)
+    if manifest is None:
+        return LiveComparison(problem="no manifest found")
+    if manifest.get("organization") != organization.slug:
+        return LiveComparison(problem="the export belongs to another organization")
+    reader = records_from_csv_lines if manifest.get("format") == "csv" else iter_json_lines
+    lines = _data_lines(path, path.stat().st_size - trailer_bytes, hashlib.sha256())
+    result = LiveComparison()
+    batch: list[dict] = []
+    for record in reader(lines):
+        batch.append(record)
+        if len(batch) == BATCH:
+            if not _compare_batch(batch, organization, result):
+                return result
+            batch = []
+    if batch:
+        _compare_batch(batch, organization, result)
+    return result
+
+
+def _compare_batch(records: list[dict], organization: Organization, result: LiveComparison) -> bool:
+    live = dict(
+        ConsentEvent.objects.filter(
+            organization=organization, id__in=[r["id"] for r in records]
+        ).values_list("id", "hash")
+    )
+    missing = [r for r in records if r["id"] not in live]
+    anchors = dict(
+        DataSubject.objects.filter(
+            organization=organization, uid__in={r["subject"] for r in missing}
+        ).values_list("uid", "chain_anchor_seq")
+    )
+    anchors = {str(uid): seq for uid, seq in anchors.items()}
+    for record in records:
+        where = f"event {record['id']} ({record['subject']} #{record['seq']})"
+        if record["id"] in live:
+            if live[record["id"]] != record["hash"]:
+                result.problem = f"{where} differs from the live ledger: rewritten since the export"
+                return False
+            result.matching += 1
+        elif record["subject"] not in anchors or record["seq"] <= anchors[record["subject"]]:
+            result.removed_by_retention += 1
+        else:
+            result.problem = f"{where} is missing from the live ledger"
+            return False
+    return True

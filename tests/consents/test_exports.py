@@ -233,3 +233,68 @@ def test_export_for_an_unknown_person_is_empty_with_a_manifest(api, small_ledger
     assert response.status_code == 200
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["manifest"]["rows"] == 0
+
+
+def rechain(subject):
+    """What a forger with database access would do: recompute a chain and its head."""
+    from consents import ledger
+    from consents.records import EVENT_VALUE_FIELDS, record_from_values
+    from consents.retention import ledger_maintenance
+
+    prev = ""
+    with ledger_maintenance():
+        for row in (
+            ConsentEvent.objects.filter(subject=subject).order_by("seq").values(*EVENT_VALUE_FIELDS)
+        ):
+            record = record_from_values({**row, "prev_hash": prev})
+            new_hash = ledger.event_hash(record)
+            ConsentEvent._base_manager.filter(pk=row["id"]).update(prev_hash=prev, hash=new_hash)
+            prev = new_hash
+    subject.chain_head_hash = prev
+    subject.save(update_fields=["chain_head_hash"])
+
+
+def test_an_earlier_export_exposes_a_rewritten_chain(tmp_path, small_ledger, capsys):
+    from consents.retention import ledger_maintenance
+
+    path = export_to(tmp_path, small_ledger)
+    call_command("verify_events", str(path), "--org", small_ledger.slug, "--against-live")
+    assert "OK against the live ledger: 12 events unchanged" in capsys.readouterr().out
+    victim = ConsentEvent.objects.filter(purpose__key="marketing_email").order_by("id").first()
+    with ledger_maintenance():
+        ConsentEvent._base_manager.filter(pk=victim.pk).update(granted=False)
+    rechain(victim.subject)
+    call_command("verify_events", "--org", small_ledger.slug)  # the live ledger alone looks fine
+    with pytest.raises(CommandError, match=f"event {victim.pk} .* rewritten since the export"):
+        call_command("verify_events", str(path), "--org", small_ledger.slug, "--against-live")
+
+
+def test_events_removed_by_retention_are_not_tampering(tmp_path, organization, capsys):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consents.models import DataSubject
+    from consents.retention import apply_retention
+
+    record_consent(
+        organization=organization,
+        identifiers={"visitor_id": "old-visitor-0000000001"},
+        choices={"analytics": True},
+        source="banner",
+        actor="visitor",
+    )
+    record_consent(
+        organization=organization,
+        identifiers={"email": "stays@example.com"},
+        choices={"marketing_email": True},
+        source="api",
+        actor="t",
+    )
+    path = export_to(tmp_path, organization)
+    DataSubject.objects.filter(is_identified=False).update(
+        last_activity_at=timezone.now() - timedelta(days=1000)
+    )
+    apply_retention(organization)
+    call_command("verify_events", str(path), "--org", organization.slug, "--against-live")
+    assert "1 events unchanged, 1 removed by retention" in capsys.readouterr().out

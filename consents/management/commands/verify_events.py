@@ -4,7 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from consents.exports import export_public_key_hex
 from consents.models import Organization
-from consents.verification import verify_export_file, verify_organization_ledger
+from consents.verification import (
+    compare_export_with_live,
+    verify_export_file,
+    verify_organization_ledger,
+)
 
 
 class Command(BaseCommand):
@@ -23,8 +27,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key", help="Trusted export public key (hex) for the signature"
         )
+        parser.add_argument(
+            "--against-live",
+            action="store_true",
+            help="With FILE and --org: every event of the export must still be in the live "
+            "ledger unchanged (or removed by retention)",
+        )
 
-    def handle(self, *args, file=None, org=None, public_key=None, **options):
+    def handle(self, *args, file=None, org=None, public_key=None, against_live=False, **options):
         organization = None
         if org:
             organization = Organization.objects.filter(slug=org).first()
@@ -47,3 +57,15 @@ class Command(BaseCommand):
         if problems:
             raise CommandError("FAILED: " + "; ".join(problems), returncode=1)
         self.stdout.write(f"OK: {chain.events} events in {chain.subjects} chains verified.")
+        if against_live:
+            if not (file and organization):
+                raise CommandError("--against-live needs an export FILE and --org ORG.")
+            comparison = compare_export_with_live(Path(file), organization)
+            if comparison.problem:
+                raise CommandError(
+                    f"FAILED against the live ledger: {comparison.problem}", returncode=1
+                )
+            self.stdout.write(
+                f"OK against the live ledger: {comparison.matching} events unchanged, "
+                f"{comparison.removed_by_retention} removed by retention."
+            )
