@@ -108,7 +108,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+        # Off by default: the check is a `SELECT 1` round trip before every request's first
+        # query (a quarter of a primary-key view's time). A connection that broke (database
+        # restarted) fails one request with a 503 and is closed at the end of it.
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -203,6 +206,12 @@ KAIZEN_RATE_LIMITS = {
 }
 # Seconds an API key look-up is cached (revocation takes effect within this time).
 KAIZEN_API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
+# Hot reads run as prepared statements on PostgreSQL (consents.prepared); 0 for a
+# transaction-pooling PgBouncer older than 1.21.
+# How long a process keeps its own copy of an entry of a shared (Redis) cache: API keys and
+# purposes read on every request (consent_platform.memo).
+KAIZEN_MEMO_SECONDS = env_int("MEMO_SECONDS", 2)
+KAIZEN_PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", True)
 # Seconds a process adds up check counts before writing them (consents.tallies); 0 writes at
 # once, as local development does.
 KAIZEN_CHECK_TALLY_FLUSH_SECONDS = env_int("CHECK_TALLY_FLUSH_SECONDS", 0 if DEBUG else 5)

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -14,7 +13,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from consents import tallies
+from consent_platform import memo
+from consents import prepared, tallies
 from consents.identifiers import hash_identifier, identifier_hash, normalize_identifier
 from consents.jurisdiction import default_allowed, jurisdiction_group, normalize_jurisdiction
 from consents.models import (
@@ -42,11 +42,11 @@ def purpose_by_key(organization: Organization, key: str) -> Purpose | None:
     Every check names its purpose, so the look-up is cached for PURPOSE_CACHE_SECONDS. Saving
     or deleting a purpose drops the entry (consents.signals); with a per-process cache other
     processes see the change within that time."""
-    cache_key = purpose_cache_key(organization.pk, key)
-    found = cache.get(cache_key)
-    if found is None:
-        found = Purpose.objects.filter(organization=organization, key=key).first() or False
-        cache.set(cache_key, found, PURPOSE_CACHE_SECONDS)
+    found = memo.get_or_load(
+        purpose_cache_key(organization.pk, key),
+        lambda: Purpose.objects.filter(organization=organization, key=key).first() or False,
+        PURPOSE_CACHE_SECONDS,
+    )
     return found or None
 
 
@@ -206,9 +206,17 @@ def _states_by_hash(
         if with_suppressions:
             sql += CHECK_SUPPRESSIONS_SQL
             params += [organization.pk, identifier_type, purpose.key, hashes]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+        if len(hashes) == 1 and prepared.enabled():
+            # The single check, prepared: `=` rather than `= ANY`, so that the generic plan
+            # costs what a custom one does and PostgreSQL keeps it.
+            one = hashes[0]
+            rows = prepared.fetch_prepared(
+                sql.replace("= ANY(%s)", "= %s"), [one if p is hashes else p for p in params]
+            )
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
     else:
         rows = _states_by_hash_orm(organization, purpose, identifier_type, hashes)
         if with_suppressions:

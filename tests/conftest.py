@@ -21,9 +21,13 @@ def pytest_collection_modifyitems(config, items):
 def _fresh_cache():
     from django.core.cache import cache
 
+    from consent_platform import memo
+
     cache.clear()
+    memo.clear()
     yield
     cache.clear()
+    memo.clear()
 
 
 @pytest.fixture

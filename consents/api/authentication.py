@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from consent_platform import memo
 from consent_platform.ratelimit import client_ip, hit
 from consents.models import ApiKey, Membership, Organization
 
@@ -23,6 +24,7 @@ ROLE_SCOPES = {
     Membership.Role.AUDITOR: frozenset({"consents:read", "events:read", "events:export"}),
 }
 INVALID_KEY = "Invalid or revoked API key."
+TOUCH_SECONDS = 60
 TOO_MANY_FAILURES = "Too many failed authentication attempts; wait and retry."
 
 
@@ -54,21 +56,17 @@ def _cache_key(prefix: str) -> str:
 
 
 def forget_key(prefix: str) -> None:
-    cache.delete(_cache_key(prefix))
+    memo.forget(_cache_key(prefix))
 
 
 def _load_key(prefix: str):
-    cached = cache.get(_cache_key(prefix))
-    if cached is not None:
-        return cached
-    key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
-    entry = (
-        (key.pk, key.key_hash, tuple(key.scopes), key.revoked_at is None, key.organization)
-        if key
-        else (None, "", (), False, None)
-    )
-    cache.set(_cache_key(prefix), entry, settings.KAIZEN_API_KEY_CACHE_SECONDS)
-    return entry
+    def load():
+        key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+        if key is None:
+            return (None, "", (), False, None)
+        return (key.pk, key.key_hash, tuple(key.scopes), key.revoked_at is None, key.organization)
+
+    return memo.get_or_load(_cache_key(prefix), load, settings.KAIZEN_API_KEY_CACHE_SECONDS)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -82,28 +80,37 @@ class ApiKeyAuthentication(BaseAuthentication):
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
-        raw = raw.strip()
-        ip = client_ip(request)
-        parts = raw.split("_", 2)
-        prefix = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
-        key_id, key_hash, scopes, active, organization = (
-            _load_key(prefix) if prefix else (None, "", (), False, None)
-        )
-        valid = hmac.compare_digest(hash_key(raw), key_hash or "0" * 64)
-        if not (valid and active):
+        principal, prefix = key_principal(raw.strip())
+        if principal is None:
+            ip = client_ip(request)
             logger.warning("API authentication failed from %s (key prefix %r)", ip, prefix[:12])
             if not hit("auth_failure_ip", ip):
                 raise exceptions.Throttled(detail=TOO_MANY_FAILURES)
             raise exceptions.AuthenticationFailed(INVALID_KEY)
-        self._touch(key_id)
-        principal = Principal(organization, frozenset(scopes), f"api_key:{key_id}", key_id)
         return (principal, principal)
 
-    @staticmethod
-    def _touch(key_id: int) -> None:
-        # Record last use at most once a minute per key, not on every request.
-        if cache.add(f"apikey-used:{key_id}", 1, 60):
-            ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+def key_principal(raw: str) -> tuple[Principal | None, str]:
+    """(the principal of a valid, unrevoked raw key or None, the key's prefix as given).
+
+    Marks the key used (at most once a minute); failures are the caller's to log and count."""
+    parts = raw.split("_", 2)
+    prefix = parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX else ""
+    key_id, key_hash, scopes, active, organization = (
+        _load_key(prefix) if prefix else (None, "", (), False, None)
+    )
+    valid = hmac.compare_digest(hash_key(raw), key_hash or "0" * 64)
+    if not (valid and active):
+        return None, prefix
+    _touch(key_id)
+    return Principal(organization, frozenset(scopes), f"api_key:{key_id}", key_id), prefix
+
+
+def _touch(key_id: int) -> None:
+    # Record last use at most once a minute per key, not on every request.
+    marker = f"apikey-used:{key_id}"
+    if memo.first_in(marker, TOUCH_SECONDS) and cache.add(marker, 1, TOUCH_SECONDS):
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
 def principal_for(request) -> Principal | None:

@@ -1,5 +1,7 @@
 """Request and response shapes of the server-side consent API."""
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -204,3 +206,47 @@ class CheckOutput(serializers.Serializer):
 class EventPageOutput(serializers.Serializer):
     results = EventOutput(many=True)
     next = serializers.CharField(allow_null=True)
+
+
+PLAIN_PURPOSE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+PLAIN_JURISDICTION = re.compile(r"[A-Za-z0-9-]{0,8}")
+
+
+def plain_check_input(body) -> dict | None:
+    """CheckInput's validated data for the common, well-formed body, or None.
+
+    The single check is the API's hottest request and DRF's field machinery was a fifth of
+    its cost. This accepts only bodies that CheckInput would accept with the same result
+    (plain strings of the shapes the serializer leaves unchanged); anything else returns None
+    and goes through CheckInput, which gives every error answer.
+    tests/consents/test_check_fast_path.py holds the two to the same output."""
+    if not isinstance(body, dict):
+        return None
+    purpose = body.get("purpose")
+    kind = body.get("identifier_type")
+    identifiers = body.get("identifiers")
+    jurisdiction = body.get("jurisdiction", "")
+    if not (
+        isinstance(purpose, str)
+        and PLAIN_PURPOSE.fullmatch(purpose)
+        and isinstance(kind, str)
+        and kind in IDENTIFIER_KINDS
+        and isinstance(identifiers, list)
+        and 0 < len(identifiers) <= MAX_CHECK_IDENTIFIERS
+        and isinstance(jurisdiction, str)
+        and PLAIN_JURISDICTION.fullmatch(jurisdiction)
+    ):
+        return None
+    normalized = []
+    for value in identifiers:
+        if not (isinstance(value, str) and 0 < len(value) <= MAX_IDENTIFIER_LENGTH):
+            return None
+        try:
+            normalized.append(normalize_identifier(kind, value))
+        except DjangoValidationError:
+            return None
+    data = {"purpose": purpose, "identifier_type": kind, "identifiers": identifiers}
+    if "jurisdiction" in body:
+        data["jurisdiction"] = jurisdiction
+    data["normalized"] = normalized
+    return data

@@ -1,0 +1,33 @@
+"""Prepared statements for the hottest reads, on PostgreSQL.
+
+Django sends every query as text with its parameters inlined, so PostgreSQL plans each one
+again. For the one-identifier check, planning cost four times what executing did (0.35 ms
+against 0.09 ms on the bench ledger). `fetch_prepared` runs a query through a server-side
+binding cursor on Django's own connection (same transaction, same error handling), prepared
+once per connection; PostgreSQL then reuses a generic plan.
+
+PREPARED_STATEMENTS=0 turns this off, for a transaction-pooling PgBouncer older than 1.21,
+which cannot carry prepared statements between server connections.
+"""
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+
+
+def enabled() -> bool:
+    return connection.vendor == "postgresql" and settings.KAIZEN_PREPARED_STATEMENTS
+
+
+def fetch_prepared(sql: str, params: list) -> list[tuple]:
+    """All rows of `sql` (with %s placeholders), prepared on first use per connection."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns automatic preparation off; only cursors made here ask for it, and
+        # Django's own (client-side binding) cursors never prepare.
+        raw.prepare_threshold = 0
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchall()
