@@ -32,22 +32,32 @@ MARKETING_KINDS = (Purpose.Kind.COMMUNICATION_CHANNEL, Purpose.Kind.MARKETING_TO
 PURPOSE_CACHE_SECONDS = 30
 
 
-def purpose_cache_key(organization_id: int, key: str) -> str:
-    return f"kz:purpose:{organization_id}:{key}"
+def purposes_cache_key(organization_id: int) -> str:
+    return f"kz:purposes:{organization_id}"
+
+
+def organization_purposes(organization: Organization, wanted=()) -> dict[str, Purpose]:
+    """The organization's purposes by key; cached like API keys. Do not modify the result.
+
+    Every check and every write names purposes, so they are cached for PURPOSE_CACHE_SECONDS
+    (consent_platform.memo). Saving or deleting a purpose drops the entry (consents.signals);
+    when one of the `wanted` keys is missing the purposes are read again, so a purpose added
+    through another process is usable at once."""
+    cache_key = purposes_cache_key(organization.pk)
+
+    def load():
+        return {p.key: p for p in Purpose.objects.filter(organization=organization)}
+
+    purposes = memo.get_or_load(cache_key, load, PURPOSE_CACHE_SECONDS)
+    if any(key not in purposes for key in wanted):
+        memo.forget(cache_key)
+        purposes = memo.get_or_load(cache_key, load, PURPOSE_CACHE_SECONDS)
+    return purposes
 
 
 def purpose_by_key(organization: Organization, key: str) -> Purpose | None:
-    """The organization's purpose with this key, or None; cached like API keys.
-
-    Every check names its purpose, so the look-up is cached for PURPOSE_CACHE_SECONDS. Saving
-    or deleting a purpose drops the entry (consents.signals); with a per-process cache other
-    processes see the change within that time."""
-    found = memo.get_or_load(
-        purpose_cache_key(organization.pk, key),
-        lambda: Purpose.objects.filter(organization=organization, key=key).first() or False,
-        PURPOSE_CACHE_SECONDS,
-    )
-    return found or None
+    """The organization's purpose with this key, or None."""
+    return organization_purposes(organization, wanted=(key,)).get(key)
 
 
 def subject_by_identifier(organization: Organization, kind: str, value: str) -> DataSubject | None:

@@ -30,6 +30,7 @@ from consents.models import (
     WebhookEndpoint,
 )
 from consents.records import record_from_values
+from consents.selectors import organization_purposes
 
 # Error messages (tests import them).
 NO_IDENTIFIER = "Give at least one identifier: email, user_id, visitor_id or phone."
@@ -116,7 +117,7 @@ def _validate(
         errors["subject"] = [NO_IDENTIFIER]
     if not choices:
         errors["choices"] = [NO_CHOICES]
-    purposes = {p.key: p for p in organization.purposes.filter(key__in=list(choices))}
+    purposes = organization_purposes(organization, wanted=choices)
     for key, value in choices.items():
         purpose = purposes.get(key)
         if purpose is None:
@@ -176,7 +177,9 @@ def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> 
                     )
             except IntegrityError:
                 continue  # a concurrent request created one of them first: look again
-            return DataSubject.objects.select_for_update().get(pk=subject.pk)
+            # Nobody else can see (let alone lock) a row this transaction just inserted.
+            subject.is_new = True
+            return subject
         # A strong identifier (user id, email, phone) wins over a browser's visitor id.
         chosen_id = next(
             known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known
@@ -258,11 +261,9 @@ def record_consent(
             }
         )
     try:
+        # A replay is found by the idempotency record's unique key at the end: the common
+        # request (a new key) spends no look-up on it, and a replay rolls back below.
         with transaction.atomic():
-            if idempotency_key:
-                replay = _find_replay(organization, idempotency_key, digest)
-                if replay is not None:
-                    return replay
             result = _append(
                 organization=organization,
                 normalized=normalized,
@@ -421,12 +422,14 @@ def event_record(event: ConsentEvent, organization, subject, purpose, site, noti
 
 def _project(organization, subject, events, purposes, notice) -> list[ConsentState]:
     """Update the state rows; an older decision arriving late never overwrites a newer one."""
-    current = {
-        s.purpose_id: s
-        for s in ConsentState.objects.filter(
-            subject=subject, purpose__in=[e.purpose_id for e in events]
-        )
-    }
+    current = {}
+    if not getattr(subject, "is_new", False):  # a subject created just now has no state yet
+        current = {
+            s.purpose_id: s
+            for s in ConsentState.objects.filter(
+                subject=subject, purpose__in=[e.purpose_id for e in events]
+            )
+        }
     to_create, to_update = [], []
     for event in events:
         purpose = purposes[event.purpose.key]

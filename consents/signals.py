@@ -5,9 +5,9 @@ from django.dispatch import receiver
 
 from consent_platform import memo
 from consents.models import Purpose
-from consents.selectors import purpose_cache_key
+from consents.selectors import purposes_cache_key
 
 
 @receiver([post_save, post_delete], sender=Purpose)
 def forget_purpose(sender, instance: Purpose, **kwargs) -> None:
-    memo.forget(purpose_cache_key(instance.organization_id, instance.key))
+    memo.forget(purposes_cache_key(instance.organization_id))

@@ -3,11 +3,13 @@
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from consent_platform import memo
 from consents.jurisdiction import jurisdiction_group, normalize_jurisdiction
 from consents.models import Notice
 from cookies.models import BannerText, CookieDefinition, Site, Vendor
@@ -27,8 +29,34 @@ ORIGINS_CACHE_SECONDS = 60
 CONFIG_CACHE_SECONDS = 60
 
 
-def site_by_key(site_key: str) -> Site | None:
-    return Site.objects.select_related("organization").filter(key=site_key).first()
+@dataclass(frozen=True)
+class SiteEntry:
+    """What every visitor request needs of a site, cached by its key (consent_platform.memo):
+    the site with its organization, the languages it has banner words for, and the keys of
+    the purposes it offers. Any change to the organization's banner sources drops the
+    entries of all its sites (forget_configs)."""
+
+    site: Site
+    languages: tuple[str, ...]
+    purpose_keys: frozenset[str]
+
+
+def site_entry_key(site_key: str) -> str:
+    return f"kz:site:{site_key}"
+
+
+def site_entry(site_key: str) -> SiteEntry | None:
+    def load():
+        site = Site.objects.select_related("organization").filter(key=site_key).first()
+        if site is None:
+            return False
+        return SiteEntry(
+            site,
+            tuple(site.texts.values_list("language", flat=True)),
+            frozenset(site.purposes.values_list("key", flat=True)),
+        )
+
+    return memo.get_or_load(site_entry_key(site_key), load, CONFIG_CACHE_SECONDS) or None
 
 
 def origins_cache_key(site_key: str) -> str:
@@ -65,10 +93,14 @@ def site_jurisdiction(site: Site, headers) -> str:
     )
 
 
-def banner_language(site: Site, requested: str) -> str:
-    """The best language we have words for: exact tag, then its primary subtag, then English."""
+def banner_language(site: Site, requested: str, site_languages=None) -> str:
+    """The best language we have words for: exact tag, then its primary subtag, then English.
+
+    `site_languages`: the site's own banner languages when the caller holds them (SiteEntry)."""
+    if site_languages is None:
+        site_languages = site.texts.values_list("language", flat=True)
     available = {lang.lower(): lang for lang in DEFAULT_TEXTS}
-    available.update({lang.lower(): lang for lang in site.texts.values_list("language", flat=True)})
+    available.update({lang.lower(): lang for lang in site_languages})
     requested = (requested or "").strip().lower()[:16]
     for candidate in (requested, primary_subtag(requested)):
         if candidate in available:
@@ -191,8 +223,12 @@ def config_generation_key(organization_id: int) -> str:
 
 
 def forget_configs(organization_id: int) -> None:
-    """Make every cached banner config of this organization stale."""
+    """Make every cached banner config and site entry of this organization stale."""
     cache.set(config_generation_key(organization_id), time.time_ns(), None)
+    for site_key in Site.objects.filter(organization_id=organization_id).values_list(
+        "key", flat=True
+    ):
+        memo.forget(site_entry_key(site_key))
 
 
 def cached_banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:

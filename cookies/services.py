@@ -43,12 +43,15 @@ def record_banner_consent(
     occurred_at: datetime | None = None,
     ip: str | None = None,
     user_agent: str = "",
+    offered: frozenset[str] | None = None,
 ) -> tuple[ConsentResult, list[str]]:
     """Record a banner decision; with GPC on, the GPC purposes are refused with source `gpc`.
 
     Only purposes the site offers are accepted. Returns the result and the purposes GPC
-    decided. A resend with the same event id is a harmless replay."""
-    offered = set(site.purposes.values_list("key", flat=True))
+    decided. A resend with the same event id is a harmless replay. `offered`: the keys of the
+    site's purposes when the caller holds them (cookies.selectors.SiteEntry)."""
+    if offered is None:
+        offered = set(site.purposes.values_list("key", flat=True))
     unknown = [key for key in choices if key not in offered]
     if unknown:
         raise ConsentValidationError(

@@ -58,10 +58,11 @@ class SiteConfigView(View):
         refused = rate_limited(request, site_key)
         if refused:
             return refused
-        site = selectors.site_by_key(site_key)
-        if site is None:
+        entry = selectors.site_entry(site_key)
+        if entry is None:
             return error(UNKNOWN_SITE, "unknown_site", 404)
-        language = selectors.banner_language(site, request.GET.get("lang", ""))
+        site = entry.site
+        language = selectors.banner_language(site, request.GET.get("lang", ""), entry.languages)
         jurisdiction = selectors.site_jurisdiction(site, request.headers)
         config = selectors.cached_banner_config(site, language=language, jurisdiction=jurisdiction)
         etag = f'"{config["config_version"]}"'
@@ -84,9 +85,10 @@ class SiteConsentView(View):
         refused = rate_limited(request, site_key)
         if refused:
             return refused
-        site = selectors.site_by_key(site_key)
-        if site is None:
+        entry = selectors.site_entry(site_key)
+        if entry is None:
             return error(UNKNOWN_SITE, "unknown_site", 404)
+        site = entry.site
         if not selectors.origin_allowed(site.key, request.headers.get("Origin")):
             return error(ORIGIN_REFUSED, "origin_not_allowed", 403)
         limit = settings.KAIZEN_VISITOR_MAX_BODY_BYTES
@@ -110,6 +112,7 @@ class SiteConsentView(View):
         try:
             result, by_gpc = services.record_banner_consent(
                 site=site,
+                offered=entry.purpose_keys,
                 visitor_id=data["visitor_id"],
                 choices=data["choices"],
                 notice_version=data.get("notice_version"),

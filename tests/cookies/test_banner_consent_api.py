@@ -243,3 +243,26 @@ def test_rate_limit_per_site_across_addresses(browser_client, site):
 
     assert statuses == [200, 200, 429]
     assert browser_client.get_config("shop")["Retry-After"]
+
+
+def _choice_body(event_id, **choices):
+    return consent_body(event_id=f"evt-cache-{event_id}", choices=choices)
+
+
+def test_site_edits_reach_the_cached_site_at_once(browser_client, site, organization):
+    """The site, its offered purposes and key are cached per key; edits drop them at once."""
+
+    def status(event, **choices):
+        return browser_client.post_consent("shop", _choice_body(event, **choices)).status_code
+
+    assert status("e1", analytics=True) == 201
+    assert status("e2", marketing_email=True) == 400
+    site.purposes.add(organization.purpose_map["marketing_email"])
+    assert status("e3", marketing_email=True) == 201
+    site.purposes.remove(organization.purpose_map["analytics"])
+    assert status("e4", analytics=True) == 400
+    site.key = "shop-renamed"
+    site.save()
+    assert status("e5", marketing_email=True) == 404
+    assert browser_client.get_config("shop").status_code == 404
+    assert browser_client.get_config("shop-renamed").status_code == 200
