@@ -211,16 +211,21 @@ def scenario_bulk(base: str, data: dict) -> dict:
     return {"api_ms": median(api_ms), "sql_ms": median(sql_ms), "rows": rows}
 
 
-def raw_insert_rate(seconds: int, clients: int) -> float:
-    """The baseline of scenario 3: each client INSERTs one row and commits, in a loop."""
-    url = os.environ["DATABASE_URL"]
-    with psycopg.connect(url, autocommit=True) as conn:
+def ensure_raw_insert_table(truncate: bool = False) -> None:
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_raw_insert (id bigserial PRIMARY KEY,"
             " visitor text NOT NULL, purpose text NOT NULL, granted boolean NOT NULL,"
             " recorded_at timestamptz NOT NULL DEFAULT now())"
         )
-        conn.execute("TRUNCATE bench_raw_insert")
+        if truncate:
+            conn.execute("TRUNCATE bench_raw_insert")
+
+
+def raw_insert_rate(seconds: int, clients: int) -> float:
+    """The baseline of scenario 3: each client INSERTs one row and commits, in a loop."""
+    url = os.environ["DATABASE_URL"]
+    ensure_raw_insert_table(truncate=True)
     counts = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -250,9 +255,13 @@ def scenario_writes(base: str, data: dict) -> dict:
     url = f"{base}/api/v1/sites/demo/consents"
     run_tag = f"r{int(time.time())}"
     one_visitor = f"bench-one-{run_tag}-visitor"
-    results = {"distinct": [], "one": [], "raw": []}
+    results = {"distinct": [], "one": [], "raw": [], "insert_view": []}
     acknowledged = 0
+    ensure_raw_insert_table()
     for round_no in range(ROUNDS):
+        view = wrk.run(f"{base}/bench/insert", "get.lua", seconds=SECONDS)
+        results["insert_view"].append(view)
+        log(f"  round {round_no + 1} one-INSERT view: {view.rps:,.0f} req/s")
         for mode in ("distinct", "one"):
             env = {"BENCH_ORIGIN": base, "BENCH_RUN": f"{run_tag}{round_no}{mode[0]}"}
             if mode == "one":
@@ -295,6 +304,7 @@ def scenario_writes(base: str, data: dict) -> dict:
         "one_rps": median([r.rps for r in results["one"]]),
         "one_p99_ms": median([r.p99_ms for r in results["one"]]),
         "raw_rps": median(results["raw"]),
+        "insert_view_rps": median([r.rps for r in results["insert_view"]]),
         "failed": sum(r.failed for mode in ("distinct", "one") for r in results[mode]),
         "one_acknowledged": acknowledged,
         "one_recorded": recorded,

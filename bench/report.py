@@ -125,8 +125,9 @@ def render(r: dict, notes: str = "") -> str:
         "the load generator and PostgreSQL share them; it is also the configuration of the "
         "issue's reference figures.",
         "- Baselines are served by the same server in the same run: `/bench/bare` (a Django "
-        "view returning a small JSON object) and `/bench/pk` (one primary-key SELECT), mounted "
-        "by bench/urls.py only when KAIZEN_BENCH_VIEWS=1.",
+        "view returning a small JSON object), `/bench/pk` (one primary-key SELECT through the "
+        "ORM) and `/bench/insert` (one single-row INSERT and COMMIT), mounted by bench/urls.py "
+        "only when KAIZEN_BENCH_VIEWS=1.",
         f"- HTTP load: wrk from a separate process, 2 threads, 16 connections, "
         f"{r['seconds']} s per run after a 2 s warm-up, median of {r['rounds']} runs, product "
         "and baselines interleaved round by round. Any non-2xx answer counts as a failure.",
@@ -172,6 +173,19 @@ def render(r: dict, notes: str = "") -> str:
             f"{w['verified_chains']:,} chains): {w['problem_count']} problems. Failed requests: "
             f"{w['failed']}."
         )
+        ceiling = (
+            "- 3. The write ceiling of this server: a view that runs one INSERT and its COMMIT "
+            f"served {w['insert_view_rps']:,.0f} req/s "
+            f"({w['insert_view_rps'] / w['raw_rps']:.0%} of the raw loop; banner writes are "
+            f"{w['distinct_rps'] / w['insert_view_rps']:.0%} of it)"
+        )
+        if "http" in r:
+            bare = r["http"]["bare"]["rps"]
+            ceiling += (
+                f"; the bare view, which touches no database, {bare:,.0f} req/s "
+                f"({bare / w['raw_rps']:.0%} of the raw loop)"
+            )
+        lines.append(ceiling + ".")
     if "http_export" in r:
         x = r["http_export"]
         lines.append(

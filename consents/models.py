@@ -200,8 +200,8 @@ class DataSubject(models.Model):
     """A person or browser, known only through its identifiers. Holds the head of its chain."""
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="subjects"
-    )
+        Organization, on_delete=models.CASCADE, related_name="subjects", db_index=False
+    )  # (organization_id, last_activity_at) covers it
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     # Head of this subject's event chain: updated with every append, under a row lock.
@@ -231,7 +231,9 @@ class IdentifierKind(models.TextChoices):
 class SubjectIdentifier(models.Model):
     """One identifier of a subject, stored only as a keyed hash of its normalized value."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, db_index=False
+    )  # identifier_once_per_org covers it
     subject = models.ForeignKey(DataSubject, on_delete=models.CASCADE, related_name="identifiers")
     kind = models.CharField(max_length=16, choices=IdentifierKind.choices)
     value_hash = models.CharField(max_length=64)
@@ -270,8 +272,12 @@ class LedgerQuerySet(models.QuerySet):
 class ConsentEvent(models.Model):
     """One decision in the ledger. Never updated or deleted (a database trigger enforces it)."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
-    subject = models.ForeignKey(DataSubject, on_delete=models.PROTECT, related_name="events")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, db_index=False
+    )  # (organization_id, recorded_at) covers it
+    subject = models.ForeignKey(
+        DataSubject, on_delete=models.PROTECT, related_name="events", db_index=False
+    )  # one_event_per_chain_position covers it
     purpose = models.ForeignKey(Purpose, on_delete=models.PROTECT)
     site = models.ForeignKey("cookies.Site", null=True, blank=True, on_delete=models.PROTECT)
     notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.PROTECT)
@@ -321,11 +327,17 @@ class ConsentEvent(models.Model):
 class ConsentState(models.Model):
     """The latest decision per (subject, purpose): the projection all checks read."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
-    subject = models.ForeignKey(DataSubject, on_delete=models.CASCADE, related_name="states")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, db_index=False
+    )  # (organization_id, purpose_id) covers it
+    subject = models.ForeignKey(
+        DataSubject, on_delete=models.CASCADE, related_name="states", db_index=False
+    )  # one_state_per_purpose covers it
     purpose = models.ForeignKey(Purpose, on_delete=models.CASCADE)
     granted = models.BooleanField()
-    event = models.ForeignKey(ConsentEvent, on_delete=models.DO_NOTHING, db_constraint=False)
+    event = models.ForeignKey(
+        ConsentEvent, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )  # never looked up by event
     source = models.CharField(max_length=32, choices=Source.choices)
     notice_version = models.CharField(max_length=64, blank=True)
     decided_at = models.DateTimeField()
@@ -379,7 +391,9 @@ class PrivacyRequestLog(models.Model):
 class IdempotencyRecord(models.Model):
     """A write already done for this key: a replay answers with the stored result."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, db_index=False
+    )  # idempotency_key_once covers it
     key = models.CharField(max_length=120)
     request_digest = models.CharField(max_length=64)
     response = models.JSONField()
