@@ -117,7 +117,8 @@ def _validate(
         errors["subject"] = [NO_IDENTIFIER]
     if not choices:
         errors["choices"] = [NO_CHOICES]
-    purposes = organization_purposes(organization, wanted=choices)
+    known = organization_purposes(organization, wanted=choices)
+    purposes = {key: known[key] for key in choices if key in known}
     for key, value in choices.items():
         purpose = purposes.get(key)
         if purpose is None:
