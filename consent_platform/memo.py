@@ -5,7 +5,7 @@ and the purpose that every check looks up, that was a tenth of the check's own w
 stays here for the cache timeout when the cache is this process's local memory anyway, and for
 at most MEMO_SECONDS in front of a shared cache (Redis), so that a change made through another
 process (a revoked key) is seen here within that time. `forget` drops an entry here and in the
-shared cache.
+shared cache, now and after the commit of the edit that called it.
 """
 
 import time
@@ -13,6 +13,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
 
 MAX_ENTRIES = 2_000  # misses are memoized too (unknown key prefixes): keep the memo bounded
 _entries: dict[str, tuple[float, object]] = {}
@@ -51,6 +52,13 @@ def first_in(key: str, seconds: float) -> bool:
 
 
 def forget(key: str) -> None:
+    """Drop the entry now and again when the current transaction commits: a request in another
+    process that reads the old rows before the commit must not leave them cached."""
+    _drop(key)
+    transaction.on_commit(lambda: _drop(key))
+
+
+def _drop(key: str) -> None:
     _entries.pop(key, None)
     cache.delete(key)
 

@@ -26,12 +26,17 @@ INVALID_EMAIL = "Enter a valid email address."
 INVALID_PHONE = "Enter a phone number in international form, e.g. +4915112345678."
 INVALID_VISITOR_ID = "A visitor id is 16 to 64 letters, digits, dashes or underscores."
 INVALID_USER_ID = "A user id is 1 to 200 characters."
+NOT_UNICODE_TEXT = "Must be Unicode text (no lone surrogate characters)."
 
 
 def normalize_identifier(kind: str, value: str) -> str:
     """Return the canonical form of an identifier, or raise ValidationError."""
     if not isinstance(value, str):
         raise ValidationError("Must be a string.")
+    try:
+        value.encode("utf-8")  # JSON's "\ud800" escapes decode to strings UTF-8 cannot hold
+    except UnicodeEncodeError:
+        raise ValidationError(NOT_UNICODE_TEXT) from None
     value = value.strip()
     if kind == "email":
         value = value.lower()

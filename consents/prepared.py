@@ -6,8 +6,10 @@ against 0.09 ms on the bench ledger). `fetch_prepared` runs a query through a se
 binding cursor on Django's own connection (same transaction, same error handling), prepared
 once per connection; PostgreSQL then reuses a generic plan.
 
-PREPARED_STATEMENTS=0 turns this off, for a transaction-pooling PgBouncer older than 1.21,
-which cannot carry prepared statements between server connections.
+PREPARED_STATEMENTS=0 turns this off, for a pooler in transaction mode that cannot carry
+prepared statements between server connections (PgBouncer before 1.21, or without
+max_prepared_statements). A rollback to a savepoint makes psycopg drop its prepared
+statements; the next check prepares again.
 """
 
 import psycopg

@@ -49,7 +49,10 @@ def organization_purposes(organization: Organization, wanted=()) -> dict[str, Pu
         return {p.key: p for p in Purpose.objects.filter(organization=organization)}
 
     purposes = memo.get_or_load(cache_key, load, PURPOSE_CACHE_SECONDS)
-    if any(key not in purposes for key in wanted):
+    missing = any(key not in purposes for key in wanted)
+    # At most one re-read a second per process: unknown keys sent on purpose must not turn
+    # every request into a reload (and an eviction for every other process).
+    if missing and memo.first_in(f"{cache_key}:reread", 1.0):
         memo.forget(cache_key)
         purposes = memo.get_or_load(cache_key, load, PURPOSE_CACHE_SECONDS)
     return purposes

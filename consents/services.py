@@ -30,7 +30,6 @@ from consents.models import (
     WebhookEndpoint,
 )
 from consents.records import record_from_values
-from consents.selectors import organization_purposes
 
 # Error messages (tests import them).
 NO_IDENTIFIER = "Give at least one identifier: email, user_id, visitor_id or phone."
@@ -117,8 +116,9 @@ def _validate(
         errors["subject"] = [NO_IDENTIFIER]
     if not choices:
         errors["choices"] = [NO_CHOICES]
-    known = organization_purposes(organization, wanted=choices)
-    purposes = {key: known[key] for key in choices if key in known}
+    # Read fresh, not from the purposes cache: a write stores the purpose's validity and mode
+    # as they are now (an edit in another process may not have reached its cache yet).
+    purposes = {p.key: p for p in organization.purposes.filter(key__in=list(choices))}
     for key, value in choices.items():
         purpose = purposes.get(key)
         if purpose is None:

@@ -3,7 +3,6 @@
 import re
 
 from corsheaders.signals import check_request_enabled
-from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -32,12 +31,12 @@ def forget_previous_site_key(sender, instance: Site, **kwargs) -> None:
         return
     previous = Site.objects.filter(pk=instance.pk).values_list("key", flat=True).first()
     if previous and previous != instance.key:
-        cache.delete(origins_cache_key(previous))
+        memo.forget(origins_cache_key(previous))
         memo.forget(site_entry_key(previous))
 
 
 @receiver(post_save, sender=Site, dispatch_uid="kaizen_site_origins_saved")
 @receiver(post_delete, sender=Site, dispatch_uid="kaizen_site_origins_deleted")
 def forget_site_origins(sender, instance: Site, **kwargs) -> None:
-    cache.delete(origins_cache_key(instance.key))
+    memo.forget(origins_cache_key(instance.key))
     memo.forget(site_entry_key(instance.key))  # also when the site is deleted

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from consent_platform import memo
@@ -223,8 +224,14 @@ def config_generation_key(organization_id: int) -> str:
 
 
 def forget_configs(organization_id: int) -> None:
-    """Make every cached banner config and site entry of this organization stale."""
-    cache.set(config_generation_key(organization_id), time.time_ns(), None)
+    """Make every cached banner config and site entry of this organization stale (now, and
+    again when the edit commits, so a config built from the old rows meanwhile is dropped)."""
+
+    def new_generation():
+        cache.set(config_generation_key(organization_id), time.time_ns(), None)
+
+    new_generation()
+    transaction.on_commit(new_generation)
     for site_key in Site.objects.filter(organization_id=organization_id).values_list(
         "key", flat=True
     ):

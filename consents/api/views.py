@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from consent_platform.ratelimit import client_ip
@@ -179,7 +180,7 @@ class CheckView(APIView):
         def view(request, *args, **kwargs):
             return plain_check(request) or full_view(request, *args, **kwargs)
 
-        for name in ("cls", "initkwargs", "csrf_exempt"):
+        for name in ("cls", "initkwargs", "view_class", "view_initkwargs", "csrf_exempt"):
             setattr(view, name, getattr(full_view, name))
         return view
 
@@ -210,9 +211,9 @@ def plain_check(request) -> HttpResponse | None:
         "charset=utf-8",
     ):
         return None
-    accepted = {part.split(";")[0].strip() for part in meta.get("HTTP_ACCEPT", "").split(",")}
-    if not accepted <= JSON_ACCEPTED:
-        return None
+    accept = meta.get("HTTP_ACCEPT", "")
+    if ";" in accept or not {part.strip() for part in accept.split(",")} <= JSON_ACCEPTED:
+        return None  # parameters (indent=4, q=) and other types: DRF's negotiation decides
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -222,9 +223,9 @@ def plain_check(request) -> HttpResponse | None:
     principal, _ = key_principal(meta["HTTP_AUTHORIZATION"][7:].strip())
     if principal is None or not principal.scopes.intersection(CheckView.required_scopes):
         return None
-    try:
-        body = json.loads(request.body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
+    try:  # strictly UTF-8, as DRF's parser reads it (json.loads would guess UTF-16 too)
+        body = json.loads(request.body.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     data = io.plain_check_input(body)
     if data is None:
@@ -234,8 +235,12 @@ def plain_check(request) -> HttpResponse | None:
     except serializers.ValidationError:
         return None  # unknown purpose: CheckView gives the field error
     content = json.dumps(check_answer(purpose, results), ensure_ascii=False, separators=(",", ":"))
+    # As DRF's JSONRenderer: U+2028 and U+2029 escaped, for JavaScript consumers.
+    content = content.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     response = HttpResponse(content.encode(), content_type="application/json")
     response["Allow"] = "POST, OPTIONS"
+    if len(api_settings.DEFAULT_RENDERER_CLASSES) > 1:  # the browsable API with DEBUG on
+        response["Vary"] = "Accept"
     return response
 
 

@@ -28,6 +28,9 @@ BODIES = [
     {**VALID, "identifiers": ["yes@example.com"], "extra": "ignored"},
     {"purpose": "sale_share", "identifier_type": "email", "identifiers": ["a@example.com"]},
     {"purpose": "analytics", "identifier_type": "user_id", "identifiers": ["user-1"]},
+    {"purpose": "analytics", "identifier_type": "user_id", "identifiers": ["line\u2028sep"]},
+    {"purpose": "analytics", "identifier_type": "user_id", "identifiers": ["caf\u00e9 \u6f22"]},
+    {"purpose": "analytics", "identifier_type": "user_id", "identifiers": ["\ud800"]},
     # Everything below is the full view's to answer: errors and unusual shapes.
     {**VALID, "identifiers": ["not-an-address"]},
     {**VALID, "identifiers": []},
@@ -77,7 +80,7 @@ def post(api, body, **headers):
 
 
 def answer(response) -> tuple:
-    return response.status_code, response["Content-Type"], response.json()
+    return response.status_code, response["Content-Type"], response.content
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -154,3 +157,38 @@ def test_single_check_runs_a_prepared_statement_with_a_generic_plan(api, checked
         )
         plans = [row[0] for row in cursor.fetchall()]
     assert plans and max(plans) > 0
+
+
+VALID_TEXT = json.dumps({**VALID, "identifiers": ["yes@example.com"]})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        VALID_TEXT.encode("utf-16"),
+        VALID_TEXT.encode("utf-32"),
+        b"\xef\xbb\xbf" + VALID_TEXT.encode(),  # a byte order mark
+        VALID_TEXT.replace("yes@", "\\ud800yes@").encode(),
+        VALID_TEXT.encode().replace(b"yes@", b"\xed\xa0\x80yes@"),  # not UTF-8
+        b'{"purpose": "marketing_email", "identifier_type": "email", "identifiers": NaN}',
+    ],
+)
+def test_odd_encodings_are_answered_as_the_full_view_answers(api, checked_org, monkeypatch, raw):
+    api.as_key(checked_org, "consents:check")
+
+    def send():
+        return api.generic("POST", "/api/v1/checks", raw, content_type="application/json")
+
+    plain = answer(send())
+    monkeypatch.setattr(views, "plain_check", lambda request: None)
+    assert plain == answer(send())
+    assert plain[0] == 400
+
+
+def test_accept_parameters_are_left_to_drf(api, checked_org, monkeypatch):
+    api.as_key(checked_org, "consents:check")
+    body = {**VALID, "identifiers": ["yes@example.com"]}
+    plain = answer(post(api, body, HTTP_ACCEPT="application/json; indent=4"))
+    monkeypatch.setattr(views, "plain_check", lambda request: None)
+    assert plain == answer(post(api, body, HTTP_ACCEPT="application/json; indent=4"))
+    assert b"\n    " in plain[2]

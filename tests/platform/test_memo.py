@@ -1,5 +1,6 @@
 """The per-process memo in front of the cache (consent_platform.memo)."""
 
+import pytest
 from django.core.cache import cache
 
 from consent_platform import memo
@@ -18,11 +19,23 @@ def test_loads_once_then_serves_from_the_process():
     assert len(loads) == 1
 
 
+@pytest.mark.django_db
 def test_forget_drops_the_process_copy_and_the_shared_entry():
     memo.get_or_load("kz:test:b", lambda: "old", 30)
     memo.forget("kz:test:b")
     assert cache.get("kz:test:b") is None
     assert memo.get_or_load("kz:test:b", lambda: "new", 30) == "new"
+
+
+@pytest.mark.django_db
+def test_forget_drops_again_when_the_edit_commits(django_capture_on_commit_callbacks):
+    memo.get_or_load("kz:test:d", lambda: "old", 30)
+    with django_capture_on_commit_callbacks(execute=True):
+        memo.forget("kz:test:d")
+        # Another process reads the rows before the edit commits and caches what it read.
+        cache.set("kz:test:d", "read before the commit", 30)
+    assert cache.get("kz:test:d") is None
+    assert memo.get_or_load("kz:test:d", lambda: "new", 30) == "new"
 
 
 def test_a_copy_in_front_of_a_shared_cache_lives_memo_seconds(settings, monkeypatch):
