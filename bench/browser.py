@@ -5,6 +5,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
+from tests.e2e.chromium import CHROMIUM, CHROMIUM_ARGS
+
 LOADS = 20
 # Exact versions, so two runs weigh the same files.
 COMPETITORS = {
@@ -15,14 +17,6 @@ COMPETITORS = {
     ),
     "klaro": ("0.7.22", ["dist/klaro.js"], "dist/klaro.js, stylesheet bundled in the script"),
 }
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Recorded in the page before any of its scripts run: DOMContentLoaded, the moment the banner
 # is shown (a MutationObserver sees `hidden` go away) and the moment KaizenConsent is ready.
 PROBE = """
@@ -99,7 +93,7 @@ def timings(base: str) -> dict:
 
     first, returning_ready, returning_visible = [], [], 0
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for _ in range(LOADS + 1):  # first visit: a fresh profile each time
                 context = browser.new_context()

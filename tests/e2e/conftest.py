@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.chromium import CHROMIUM, CHROMIUM_ARGS
+
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
 # database access from the test body. Set only while browser tests run: a subprocess started by
 # another test (`manage.py check --deploy`) must not inherit it.
@@ -34,15 +36,6 @@ def pytest_runtest_teardown(item, nextitem):
         os.environ.pop(ASYNC_UNSAFE, None)
 
 
-CHROMIUM = Path(os.environ.get("KAIZEN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUEUE_EMPTY = "!(JSON.parse(localStorage.getItem('kz_queue:demo')) || []).length"
 
 

@@ -9,7 +9,6 @@ banner against the live server.
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,15 +21,6 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ORIGIN = "http://publisher.test"
 US_CONFIG = {
     "jurisdiction_group": "us",
@@ -80,28 +70,14 @@ def page_html(*, early_calls: str = EARLY_CALLS) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def gpp_chromium():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright (python) is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def publisher_page(gpp_chromium):
+def publisher_page(browser):
     """open(html=None, gpc=False) -> a page at the publisher origin with gpp.js served."""
     contexts = []
     script = (ROOT / "static" / "kaizen" / "gpp.js").read_text()
 
     def open_page(html: str | None = None, *, gpc: bool = False):
-        context = gpp_chromium.new_context()
+        context = browser.new_context()
         contexts.append(context)
         if gpc:
             context.add_init_script(
@@ -307,9 +283,7 @@ def test_frames_reach_both_apis_through_the_locator_frames(publisher_page):
     } in answers
 
 
-def test_with_the_real_banner_the_browser_string_matches_the_server_state(
-    gpp_chromium, live_server
-):
+def test_with_the_real_banner_the_browser_string_matches_the_server_state(browser, live_server):
     from consents.demo import seed_demo
     from consents.selectors import consent_state_for_subject, subject_by_identifier
     from cookies.models import Site
@@ -329,7 +303,7 @@ def test_with_the_real_banner_the_browser_string_matches_the_server_state(
         + '<script src="/static/kaizen/banner.js" data-site-key="demo"></script>'
         + "</head><body><h1>Shop</h1></body></html>"
     )
-    context = gpp_chromium.new_context(extra_http_headers={"CF-IPCountry": "US"})
+    context = browser.new_context(extra_http_headers={"CF-IPCountry": "US"})
     try:
         context.route(
             f"{live_server.url}/gpp-page/",

@@ -2,8 +2,6 @@
 
 import json
 import os
-import shutil
-from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
@@ -14,30 +12,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VISITOR = "e2e-visitor-0123456789"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright (python) is not installed")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -54,13 +29,13 @@ def demo(live_server):
 
 
 @pytest.fixture
-def new_page(chromium):
+def new_page(browser):
     """new_page(**context_options): a page in a fresh context that collects CSP violations
     and script errors in `page.problems`."""
     contexts = []
 
     def opener(**options):
-        context = chromium.new_context(**options)
+        context = browser.new_context(**options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
