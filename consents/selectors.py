@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from consent_platform import memo
 from consents import prepared, tallies
-from consents.identifiers import hash_identifier, identifier_hash, normalize_identifier
+from consents.identifiers import hash_identifiers, identifier_hash, normalize_identifier
 from consents.jurisdiction import default_allowed, jurisdiction_group, normalize_jurisdiction
 from consents.models import (
     ConsentState,
@@ -153,7 +153,7 @@ def check_identifiers(
     secret = organization.identifier_secret
     if normalized is None:
         normalized = [normalize_identifier(identifier_type, value) for value in identifiers]
-    hashes = [hash_identifier(secret, identifier_type, value) for value in normalized]
+    hashes = hash_identifiers(secret, identifier_type, normalized)
     group = jurisdiction_group(
         normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
     )
@@ -162,7 +162,6 @@ def check_identifiers(
     found, suppressed = _states_by_hash(
         organization, purpose, identifier_type, unique_hashes, purpose.kind in MARKETING_KINDS
     )
-    now = timezone.now()
     results = []
     allowed_count = 0
     for value, value_hash in zip(identifiers, hashes, strict=True):
@@ -175,10 +174,10 @@ def check_identifiers(
                 value, default_allowed(mode), "no_record" if mode == "opt_in" else "default_opt_out"
             )
         else:
-            granted, expires_at = found[value_hash]
+            granted, expired = found[value_hash]
             if not granted:
                 result = CheckResult(value, False, "denied")
-            elif expires_at is not None and expires_at <= now:
+            elif expired:
                 result = CheckResult(value, False, "expired")
             else:
                 result = CheckResult(value, True, "granted")
@@ -189,43 +188,57 @@ def check_identifiers(
 
 
 # The check's one query on PostgreSQL, as SQL: building it through the ORM cost more CPU than
-# the database spends answering it. The identifiers' hashes travel as one array parameter.
+# the database spends answering it. The identifiers' hashes travel as one comma-joined text
+# (hex digests hold no comma): a 10,000-element array parameter cost more to quote in Python
+# than the database spent on the look-up. As a set to join (rather than `= ANY`) they make
+# the planner probe the indexes per hash; with `= ANY` it sometimes scanned the whole
+# identifier table in parallel, 40% slower for 10,000 of 1,000,000 subjects. Whether a grant
+# has expired is decided in SQL too, so no timestamp comes back to be parsed.
 CHECK_SQL = """
-SELECT i.value_hash, s.granted, s.expires_at, FALSE
+SELECT i.value_hash, s.granted, s.expires_at <= statement_timestamp(), FALSE
 FROM consents_subjectidentifier i
 LEFT JOIN consents_consentstate s ON s.subject_id = i.subject_id AND s.purpose_id = %s
-WHERE i.organization_id = %s AND i.kind = %s AND i.value_hash = ANY(%s)
+WHERE i.organization_id = %s AND i.kind = %s
+  AND i.value_hash IN (SELECT unnest(string_to_array(%s, ',')))
 """
 CHECK_SUPPRESSIONS_SQL = """
 UNION ALL
 SELECT value_hash, NULL, NULL, TRUE
 FROM consents_suppression
-WHERE organization_id = %s AND kind = %s AND purpose_key IN ('', %s) AND value_hash = ANY(%s)
+WHERE organization_id = %s AND kind = %s AND purpose_key IN ('', %s)
+  AND value_hash IN (SELECT unnest(string_to_array(%s, ',')))
 """
+ONE_HASH = "IN (SELECT unnest(string_to_array(%s, ',')))"
+
+
+def check_query(
+    organization, purpose, identifier_type, hashes: list[str], with_suppressions: bool
+) -> tuple[str, list]:
+    """The check's SQL and parameters on PostgreSQL (the bench runs the same text raw)."""
+    joined = ",".join(hashes)
+    sql = CHECK_SQL
+    params = [purpose.pk, organization.pk, identifier_type, joined]
+    if with_suppressions:
+        sql += CHECK_SUPPRESSIONS_SQL
+        params += [organization.pk, identifier_type, purpose.key, joined]
+    return sql, params
 
 
 def _states_by_hash(
     organization, purpose, identifier_type, hashes: list[str], with_suppressions: bool
 ) -> tuple[dict, set[str]]:
-    """value_hash → (granted, expires_at) for identifiers whose subject decided on `purpose`
+    """value_hash → (granted, expired) for identifiers whose subject decided on `purpose`
     (None for known identifiers without a decision), and the suppressed hashes. One query,
     whatever the list's length: the identifiers LEFT JOIN their state, UNION ALL the
     suppressions (which also cover addresses we hold no subject for)."""
     if not hashes:
         return {}, set()
     if connection.vendor == "postgresql":
-        sql = CHECK_SQL
-        params = [purpose.pk, organization.pk, identifier_type, hashes]
-        if with_suppressions:
-            sql += CHECK_SUPPRESSIONS_SQL
-            params += [organization.pk, identifier_type, purpose.key, hashes]
+        sql, params = check_query(organization, purpose, identifier_type, hashes, with_suppressions)
         if len(hashes) == 1 and prepared.enabled():
             # The single check, prepared: `=` rather than `= ANY`, so that the generic plan
             # costs what a custom one does and PostgreSQL keeps it.
-            one = hashes[0]
-            rows = prepared.fetch_prepared(
-                sql.replace("= ANY(%s)", "= %s"), [one if p is hashes else p for p in params]
-            )
+            rows = prepared.fetch_prepared(sql.replace(ONE_HASH, "= %s"), params)
         else:
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
@@ -247,13 +260,18 @@ def _states_by_hash(
                 ),
                 all=True,
             )
+        now = timezone.now()
+        rows = [
+            (value_hash, granted, expires_at is not None and expires_at <= now, suppression)
+            for value_hash, granted, expires_at, suppression in rows
+        ]
     found: dict = {}
     suppressed: set[str] = set()
-    for value_hash, granted, expires_at, is_suppression in rows:
+    for value_hash, granted, expired, is_suppression in rows:
         if is_suppression:
             suppressed.add(value_hash)
         else:
-            found[value_hash] = None if granted is None else (granted, expires_at)
+            found[value_hash] = None if granted is None else (granted, bool(expired))
     return found, suppressed
 
 

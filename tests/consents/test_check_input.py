@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from consents.identifiers import hash_identifier, normalize_identifier
+from consents.identifiers import hash_identifier, hash_identifiers, normalize_identifier
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,14 @@ def test_email_check_agrees_with_django(address):
 def test_identifier_hash_is_the_hmac_of_kind_and_value():
     expected = hmac.new(b"secret", b"email:ada@example.com", hashlib.sha256).hexdigest()
     assert hash_identifier("secret", "email", "ada@example.com") == expected
+
+
+def test_many_identifiers_hash_as_each_would_alone():
+    values = ["ada@example.com", "üser@example.com", "+4915112345678", "", "x" * 300]
+    for kind in ("email", "phone", "user_id"):
+        assert hash_identifiers("s3cret-ü", kind, values) == [
+            hash_identifier("s3cret-ü", kind, value) for value in values
+        ]
 
 
 def test_numbers_are_checked_as_user_ids_and_other_types_refused(api, organization):

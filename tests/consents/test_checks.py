@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from consents import selectors
 from consents.models import ConsentState
 from consents.services import record_consent
 
@@ -56,6 +57,21 @@ def test_expired_grant_is_not_allowed(api, organization):
         "allowed": False,
         "reason": "expired",
     }
+
+
+def test_expiry_is_judged_per_identifier_in_a_list(api, organization):
+    grant(organization, "old@example.com", marketing_email=True)
+    grant(organization, "fresh@example.com", marketing_email=True)
+    now = timezone.now()
+    for email, expires_at in (
+        ("old@example.com", now - timedelta(seconds=1)),
+        ("fresh@example.com", now + timedelta(minutes=5)),
+    ):
+        subject = selectors.subject_by_identifier(organization, "email", email)
+        ConsentState.objects.filter(subject=subject).update(expires_at=expires_at)
+    api.as_key(organization, "consents:check")
+    results = check(api, ["old@example.com", "fresh@example.com"]).json()["results"]
+    assert [(r["allowed"], r["reason"]) for r in results] == [(False, "expired"), (True, "granted")]
 
 
 def test_opt_out_jurisdiction_allows_by_default(api, organization):
