@@ -27,7 +27,7 @@ BULK = 10_000
 # warm-up per server worker (each prepares its statements and fills its caches once).
 BULK_ROUNDS = max(ROUNDS, 7)
 CONNECTIONS = 16
-WORKERS = 2
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 
 
 def log(message: str) -> None:

@@ -1,0 +1,80 @@
+"""The production server (gunicorn with consent_platform/gunicorn.conf.py) serves, and keeps
+serving while it replaces workers after `max_requests` (the app is preloaded in the master,
+so a new worker must open its own database connection)."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+pytestmark = pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Host": "consent.example.com"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_workers_replaced_after_max_requests_keep_answering(tmp_path):
+    port = free_port()
+    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in inherited},
+        "DJANGO_SETTINGS_MODULE": "consent_platform.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
+        "ALLOWED_HOSTS": "consent.example.com",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_MAX_REQUESTS": "3",
+    }
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "consent_platform.wsgi",
+                "--config",
+                "consent_platform/gunicorn.conf.py",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("gunicorn did not start:\n" + log_path.read_text())
+                time.sleep(0.1)
+        answers = [get(f"http://127.0.0.1:{port}/readyz") for _ in range(24)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert answers == [(200, b'{"status": "ok", "database": "up"}')] * 24
+    restarts = re.findall(r"Autorestarting worker", log_path.read_text())
+    assert len(restarts) >= 5  # 25 requests, 2 workers, replaced every 3 requests
