@@ -23,6 +23,11 @@ def enabled() -> bool:
 
 def fetch_prepared(sql: str, params: list) -> list[tuple]:
     """All rows of `sql` (with %s placeholders), prepared on first use per connection."""
+    return run_prepared(sql, params) or []
+
+
+def run_prepared(sql: str, params: list) -> list[tuple] | None:
+    """Run `sql` prepared (see fetch_prepared); its rows, or None for a statement without."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
@@ -32,4 +37,4 @@ def fetch_prepared(sql: str, params: list) -> list[tuple]:
         raw.prepare_threshold = 0
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall()
+        return cursor.fetchall() if cursor.description is not None else None

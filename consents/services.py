@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consents import ledger
+from consents import ledger, rows
 from consents.identifiers import IDENTIFIER_KINDS, hash_identifier, normalize_identifier
 from consents.jurisdiction import normalize_jurisdiction
 from consents.models import (
@@ -118,7 +118,7 @@ def _validate(
         errors["choices"] = [NO_CHOICES]
     # Read fresh, not from the purposes cache: a write stores the purpose's validity and mode
     # as they are now (an edit in another process may not have reached its cache yet).
-    purposes = {p.key: p for p in organization.purposes.filter(key__in=list(choices))}
+    purposes = {p.key: p for p in _purposes_now(organization, list(choices))}
     for key, value in choices.items():
         purpose = purposes.get(key)
         if purpose is None:
@@ -144,6 +144,66 @@ def _validate(
     return normalized, purposes, notice
 
 
+PURPOSE_FIELDS = (
+    "id",
+    "organization_id",
+    "key",
+    "kind",
+    "mode_eu",
+    "mode_us",
+    "mode_other",
+    "validity_days",
+)
+
+
+def _purposes_now(organization: Organization, keys: list) -> list[Purpose]:
+    """The organization's purposes among `keys`, read from the database now."""
+    keys = [key for key in keys if isinstance(key, str)]
+    if not keys:
+        return []
+    return rows.fetch(
+        Purpose,
+        PURPOSE_FIELDS,
+        f"organization_id = %s AND key IN ({rows.placeholders(len(keys))})",
+        [organization.pk, *keys],
+    )
+
+
+@dataclass(frozen=True)
+class KnownIdentifier:
+    pk: int
+    kind: str
+    value_hash: str
+    subject_id: int
+
+
+def _known_identifiers(organization: Organization, hashes: dict[str, str]) -> dict:
+    """kind → KnownIdentifier for the identifiers (kind → hash) already on record."""
+    marks = rows.placeholders(len(hashes))
+    where = f"organization_id = %s AND kind IN ({marks}) AND value_hash IN ({marks})"
+    columns = "id, kind, value_hash, subject_id"
+    sql = f"SELECT {columns} FROM consents_subjectidentifier WHERE {where}"  # noqa: S608
+    found = [
+        KnownIdentifier(*row) for row in rows.run(sql, [organization.pk, *hashes, *hashes.values()])
+    ]
+    return {row.kind: row for row in found if hashes.get(row.kind) == row.value_hash}
+
+
+SUBJECT_FIELDS = (
+    "id",
+    "organization_id",
+    "uid",
+    "chain_length",
+    "chain_head_hash",
+    "is_identified",
+)
+
+
+def _lock_subject(pk: int) -> DataSubject:
+    """The subject row, locked until the transaction ends (PostgreSQL; SQLite locks the file)."""
+    return rows.fetch(DataSubject, SUBJECT_FIELDS, "id = %s", [pk], for_update=True)[0]
+
+
 def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> DataSubject:
     """Find (or create) the subject the identifiers name, link them all to it, and lock it."""
     hashes = {
@@ -152,32 +212,25 @@ def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> 
     }
     identified = any(k in hashes for k in STRONG_IDENTIFIERS)
     for _attempt in range(3):
-        known = {
-            row.kind: row
-            for row in SubjectIdentifier.objects.filter(
-                organization=organization,
-                kind__in=list(hashes),
-                value_hash__in=list(hashes.values()),
-            )
-            if hashes.get(row.kind) == row.value_hash
-        }
+        known = _known_identifiers(organization, hashes)
         if not known:
-            try:
-                with transaction.atomic():
-                    subject = DataSubject.objects.create(
-                        organization=organization, is_identified=identified
+            subject = DataSubject(organization=organization, is_identified=identified)
+            rows.insert([subject])
+            linked = rows.insert_new(
+                [
+                    SubjectIdentifier(
+                        organization=organization,
+                        subject=subject,
+                        kind=kind,
+                        value_hash=value_hash,
                     )
-                    SubjectIdentifier.objects.bulk_create(
-                        SubjectIdentifier(
-                            organization=organization,
-                            subject=subject,
-                            kind=kind,
-                            value_hash=value_hash,
-                        )
-                        for kind, value_hash in hashes.items()
-                    )
-            except IntegrityError:
-                continue  # a concurrent request created one of them first: look again
+                    for kind, value_hash in hashes.items()
+                ]
+            )
+            if linked < len(hashes):
+                # A concurrent request linked one of them first: drop ours and look again.
+                DataSubject.objects.filter(pk=subject.pk).delete()
+                continue
             # Nobody else can see (let alone lock) a row this transaction just inserted.
             subject.is_new = True
             return subject
@@ -185,7 +238,7 @@ def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> 
         chosen_id = next(
             known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known
         )
-        subject = DataSubject.objects.select_for_update().get(pk=chosen_id)
+        subject = _lock_subject(chosen_id)
         for kind, value_hash in hashes.items():
             row = known.get(kind)
             if row is None:
@@ -284,7 +337,7 @@ def record_consent(
                 client_event_id=idempotency_key,
             )
             if idempotency_key:
-                IdempotencyRecord.objects.create(
+                record = IdempotencyRecord(
                     organization=organization,
                     key=idempotency_key,
                     request_digest=digest,
@@ -293,6 +346,7 @@ def record_consent(
                         "events": [e.pk for e in result.events],
                     },
                 )
+                rows.insert([record])
             return result
     except IntegrityError:
         if not idempotency_key:
@@ -338,7 +392,7 @@ def _append(
     client_event_id,
 ) -> ConsentResult:
     if known_subject is not None:
-        subject = DataSubject.objects.select_for_update().get(pk=known_subject.pk)
+        subject = _lock_subject(known_subject.pk)
     else:
         subject = _resolve_subject(organization, normalized)
     # Stamped under the subject's lock: a chain's recorded times follow its order, and a
@@ -378,14 +432,14 @@ def _append(
         )
         prev_hash = event.hash
         events.append(event)
-    ConsentEvent.objects.bulk_create(events)
+    rows.insert(events)
     subject.chain_length = seq
     subject.chain_head_hash = prev_hash
+    written = ["chain_length", "chain_head_hash", "is_identified"]
     if touch_activity:
         subject.last_activity_at = now
-    subject.save(
-        update_fields=["chain_length", "chain_head_hash", "last_activity_at", "is_identified"]
-    )
+        written.append("last_activity_at")
+    rows.update(subject, written)
     states = _project(organization, subject, events, purposes, notice)
     if source == Source.PREFERENCE_CENTER:
         _lift_suppressions(organization, normalized, events, purposes)
@@ -421,14 +475,21 @@ def event_record(event: ConsentEvent, organization, subject, purpose, site, noti
     )
 
 
+STATE_FIELDS = ("id", "purpose_id", "decided_at")
+
+
 def _project(organization, subject, events, purposes, notice) -> list[ConsentState]:
     """Update the state rows; an older decision arriving late never overwrites a newer one."""
     current = {}
     if not getattr(subject, "is_new", False):  # a subject created just now has no state yet
+        purpose_ids = [e.purpose_id for e in events]
         current = {
             s.purpose_id: s
-            for s in ConsentState.objects.filter(
-                subject=subject, purpose__in=[e.purpose_id for e in events]
+            for s in rows.fetch(
+                ConsentState,
+                STATE_FIELDS,
+                f"subject_id = %s AND purpose_id IN ({rows.placeholders(len(purpose_ids))})",
+                [subject.pk, *purpose_ids],
             )
         }
     to_create, to_update = [], []
@@ -456,11 +517,13 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
             for name, value in values.items():
                 setattr(state, name, value)
             to_update.append(state)
-    ConsentState.objects.bulk_create(to_create)
-    ConsentState.objects.bulk_update(
-        to_update, ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
-    )
+    rows.insert(to_create)
+    for state in to_update:
+        rows.update(state, STATE_UPDATED)
     return to_create + to_update
+
+
+STATE_UPDATED = ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
 
 
 def _lift_suppressions(organization, normalized, events, purposes) -> None:
@@ -492,23 +555,31 @@ def webhook_payload(organization, subject, event: ConsentEvent) -> dict:
 
 
 def _queue_webhooks(organization, subject, events) -> None:
-    endpoints = list(
-        WebhookEndpoint.objects.filter(organization=organization, is_active=True).prefetch_related(
-            "purposes"
-        )
-    )
-    if not endpoints:
+    """A delivery per active endpoint of the organization and event it subscribed to (an
+    endpoint with no purposes chosen takes all)."""
+    through = WebhookEndpoint.purposes.through._meta
+    endpoint_column = through.get_field("webhookendpoint").column
+    purpose_column = through.get_field("purpose").column
+    joined = f"{through.db_table} p ON p.{endpoint_column} = e.id"
+    where = "e.organization_id = %s AND e.is_active"
+    tables = f"consents_webhookendpoint e LEFT JOIN {joined}"
+    sql = f"SELECT e.id, p.{purpose_column} FROM {tables} WHERE {where}"  # noqa: S608
+    subscribed = rows.run(sql, [organization.pk])
+    if not subscribed:
         return
-    deliveries = []
-    for endpoint in endpoints:
-        wanted = {p.pk for p in endpoint.purposes.all()}
-        for event in events:
-            if not wanted or event.purpose_id in wanted:
-                deliveries.append(
-                    WebhookDelivery(
-                        endpoint=endpoint,
-                        event=event,
-                        payload=webhook_payload(organization, subject, event),
-                    )
-                )
-    WebhookDelivery.objects.bulk_create(deliveries)
+    wanted: dict[int, set] = {}
+    for endpoint_id, purpose_id in subscribed:
+        purposes = wanted.setdefault(endpoint_id, set())
+        if purpose_id is not None:
+            purposes.add(purpose_id)
+    deliveries = [
+        WebhookDelivery(
+            endpoint_id=endpoint_id,
+            event=event,
+            payload=webhook_payload(organization, subject, event),
+        )
+        for endpoint_id, purpose_ids in sorted(wanted.items())
+        for event in events
+        if not purpose_ids or event.purpose_id in purpose_ids
+    ]
+    rows.insert(deliveries)

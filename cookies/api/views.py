@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from consent_platform.ratelimit import client_ip, hit, retry_after
 from consents.services import ConsentValidationError, IdempotencyConflict
 from cookies import selectors, services
-from cookies.api.serializers import BannerConsentInput
+from cookies.api.serializers import BannerConsentInput, plain_banner_input
 
 UNKNOWN_SITE = "Unknown site key."
 ORIGIN_REFUSED = "This origin is not allowed to call the API for this site."
@@ -104,10 +104,12 @@ class SiteConsentView(View):
             body = None
         if not isinstance(body, dict):
             return error(MALFORMED_BODY, "malformed_body", 400)
-        payload = BannerConsentInput(data=body)
-        if not payload.is_valid():
-            return JsonResponse(payload.errors, status=400)
-        data = payload.validated_data
+        data = plain_banner_input(body)
+        if data is None:
+            payload = BannerConsentInput(data=body)
+            if not payload.is_valid():
+                return JsonResponse(payload.errors, status=400)
+            data = payload.validated_data
         gpc = bool(data["gpc"]) or gpc_header_on(request)
         try:
             result, by_gpc = services.record_banner_consent(

@@ -3,13 +3,15 @@
 import os
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
 from django.db import connection, transaction
 from django.db.utils import InternalError, ProgrammingError
 
-from consents.models import ConsentEvent, ConsentState
+from consents.identifiers import hash_identifier
+from consents.models import ConsentEvent, ConsentState, DataSubject
 from consents.services import record_consent
 from consents.verification import verify_organization_ledger
 
@@ -106,3 +108,54 @@ def test_tampering_with_a_stored_value_is_detected(organization):
     report = verify_organization_ledger(organization)
     assert not report.ok
     assert report.problems[0].kind == "edited" and report.problems[0].event_id == victim.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_identifier_linked_concurrently_joins_that_subject_and_leaves_no_orphan(
+    organization,
+):
+    """Another request creates the subject for an address while this one is creating it too:
+    this one waits, finds the other's subject once it commits, and appends to its chain."""
+    email = "race@example.com"
+    value_hash = hash_identifier(organization.identifier_secret, "email", email)
+    other = psycopg.connect(conninfo())
+    subject_id = other.execute(
+        "INSERT INTO consents_datasubject (organization_id, uid, created_at, chain_length,"
+        " chain_head_hash, chain_anchor_seq, chain_anchor_hash, is_identified,"
+        " last_activity_at) VALUES (%s, gen_random_uuid(), now(), 0, '', 0, '', true, now())"
+        " RETURNING id",
+        [organization.pk],
+    ).fetchone()[0]
+    other.execute(
+        "INSERT INTO consents_subjectidentifier (organization_id, subject_id, kind, value_hash,"
+        " created_at) VALUES (%s, %s, 'email', %s, now())",
+        [organization.pk, subject_id, value_hash],
+    )
+    outcome = {}
+
+    def write():
+        try:
+            outcome["result"] = record_consent(
+                organization=organization,
+                identifiers={"email": email},
+                choices={"marketing_email": True},
+                source="api",
+                actor="test",
+            )
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    writer.join(timeout=1)
+    assert writer.is_alive(), "the write should wait for the other transaction's identifier"
+    other.commit()
+    other.close()
+    writer.join(timeout=30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"].subject.pk == subject_id
+    assert list(DataSubject.objects.values_list("pk", flat=True)) == [subject_id]
+    event = ConsentEvent.objects.get()
+    assert (event.subject_id, event.seq) == (subject_id, 1)
