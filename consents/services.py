@@ -204,64 +204,66 @@ def _lock_subject(pk: int) -> DataSubject:
     return rows.fetch(DataSubject, SUBJECT_FIELDS, "id = %s", [pk], for_update=True)[0]
 
 
-def _resolve_subject(organization: Organization, normalized: dict[str, str]) -> DataSubject:
-    """Find (or create) the subject the identifiers name, link them all to it, and lock it."""
-    hashes = {
+def _identifier_hashes(organization: Organization, normalized: dict[str, str]) -> dict:
+    return {
         kind: hash_identifier(organization.identifier_secret, kind, value)
         for kind, value in normalized.items()
     }
+
+
+def _resolve_subject(organization: Organization, hashes: dict[str, str]) -> DataSubject:
+    """The subject the identifiers (kind → hash) name, locked, with all of them linked to it;
+    or, when none is on record, a new subject not yet saved (`is_new`), which
+    `_save_new_subject` stores once its chain is known."""
     identified = any(k in hashes for k in STRONG_IDENTIFIERS)
-    for _attempt in range(3):
-        known = _known_identifiers(organization, hashes)
-        if not known:
-            subject = DataSubject(organization=organization, is_identified=identified)
-            rows.insert([subject])
-            linked = rows.insert_new(
-                [
-                    SubjectIdentifier(
+    known = _known_identifiers(organization, hashes)
+    if not known:
+        subject = DataSubject(organization=organization, is_identified=identified)
+        subject.is_new = True
+        return subject
+    # A strong identifier (user id, email, phone) wins over a browser's visitor id.
+    chosen_id = next(known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known)
+    subject = _lock_subject(chosen_id)
+    for kind, value_hash in hashes.items():
+        row = known.get(kind)
+        if row is None:
+            try:
+                with transaction.atomic():
+                    SubjectIdentifier.objects.create(
                         organization=organization,
                         subject=subject,
                         kind=kind,
                         value_hash=value_hash,
                     )
-                    for kind, value_hash in hashes.items()
-                ]
+            except IntegrityError:
+                row = SubjectIdentifier.objects.get(
+                    organization=organization, kind=kind, value_hash=value_hash
+                )
+        if row is not None and row.subject_id != subject.pk:
+            # The browser (or address) now belongs to this person; their earlier history
+            # stays on the old subject's chain, later decisions follow the person.
+            SubjectIdentifier.objects.filter(pk=row.pk).update(subject=subject)
+    if identified and not subject.is_identified:
+        subject.is_identified = True
+    return subject
+
+
+def _save_new_subject(organization: Organization, subject: DataSubject, hashes: dict) -> bool:
+    """Insert a new subject (chain head included) and link its identifiers; False, with
+    nothing kept, when a concurrent request linked one of them first."""
+    rows.insert([subject])
+    linked = rows.insert_new(
+        [
+            SubjectIdentifier(
+                organization=organization, subject=subject, kind=kind, value_hash=value_hash
             )
-            if linked < len(hashes):
-                # A concurrent request linked one of them first: drop ours and look again.
-                DataSubject.objects.filter(pk=subject.pk).delete()
-                continue
-            # Nobody else can see (let alone lock) a row this transaction just inserted.
-            subject.is_new = True
-            return subject
-        # A strong identifier (user id, email, phone) wins over a browser's visitor id.
-        chosen_id = next(
-            known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known
-        )
-        subject = _lock_subject(chosen_id)
-        for kind, value_hash in hashes.items():
-            row = known.get(kind)
-            if row is None:
-                try:
-                    with transaction.atomic():
-                        SubjectIdentifier.objects.create(
-                            organization=organization,
-                            subject=subject,
-                            kind=kind,
-                            value_hash=value_hash,
-                        )
-                except IntegrityError:
-                    row = SubjectIdentifier.objects.get(
-                        organization=organization, kind=kind, value_hash=value_hash
-                    )
-            if row is not None and row.subject_id != subject.pk:
-                # The browser (or address) now belongs to this person; their earlier history
-                # stays on the old subject's chain, later decisions follow the person.
-                SubjectIdentifier.objects.filter(pk=row.pk).update(subject=subject)
-        if identified and not subject.is_identified:
-            subject.is_identified = True
-        return subject
-    raise IntegrityError("Could not resolve the subject under concurrent writes; retry.")
+            for kind, value_hash in hashes.items()
+        ]
+    )
+    if linked < len(hashes):
+        DataSubject.objects.filter(pk=subject.pk).delete()
+        return False
+    return True
 
 
 def record_consent(
@@ -391,16 +393,76 @@ def _append(
     occurred_at,
     client_event_id,
 ) -> ConsentResult:
-    if known_subject is not None:
-        subject = _lock_subject(known_subject.pk)
+    hashes = _identifier_hashes(organization, normalized)
+    for _attempt in range(3):
+        if known_subject is not None:
+            subject = _lock_subject(known_subject.pk)
+        else:
+            subject = _resolve_subject(organization, hashes)
+        # Stamped under the subject's lock: a chain's recorded times follow its order, and a
+        # decision without a client time is dated when it takes its place in the chain.
+        now = timezone.now()
+        events = _chain_events(
+            organization=organization,
+            subject=subject,
+            purposes=purposes,
+            choices=choices,
+            source=source,
+            source_by_purpose=source_by_purpose,
+            actor=actor,
+            notice=notice,
+            jurisdiction=jurisdiction,
+            ip_truncated=truncate_ip(ip),
+            user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+            site=site,
+            occurred_at=occurred_at or now,
+            recorded_at=now,
+            client_event_id=client_event_id,
+        )
+        subject.chain_length = events[-1].seq
+        subject.chain_head_hash = events[-1].hash
+        if touch_activity:
+            subject.last_activity_at = now
+        if getattr(subject, "is_new", False):
+            # Nobody else can see (let alone lock) a row this transaction inserts.
+            if not _save_new_subject(organization, subject, hashes):
+                continue  # a concurrent request created the subject first: look again
+        else:
+            written = ["chain_length", "chain_head_hash", "is_identified"]
+            rows.update(subject, [*written, "last_activity_at"] if touch_activity else written)
+        for event in events:
+            event.subject = subject
+        rows.insert(events)
+        break
     else:
-        subject = _resolve_subject(organization, normalized)
-    # Stamped under the subject's lock: a chain's recorded times follow its order, and a
-    # decision without a client time is dated when it takes its place in the chain.
-    now = timezone.now()
-    occurred_at = occurred_at or now
-    ip_truncated = truncate_ip(ip)
-    user_agent = (user_agent or "")[:USER_AGENT_MAX] or None
+        raise IntegrityError("Could not resolve the subject under concurrent writes; retry.")
+    states = _project(organization, subject, events, purposes, notice)
+    if source == Source.PREFERENCE_CENTER:
+        _lift_suppressions(organization, normalized, events, purposes)
+    _queue_webhooks(organization, subject, events)
+    return ConsentResult(subject=subject, events=events, states=states, purposes=purposes)
+
+
+def _chain_events(
+    *,
+    organization,
+    subject,
+    purposes,
+    choices,
+    source,
+    source_by_purpose,
+    actor,
+    notice,
+    jurisdiction,
+    ip_truncated,
+    user_agent,
+    site,
+    occurred_at,
+    recorded_at,
+    client_event_id,
+) -> list[ConsentEvent]:
+    """The decision's events (one per purpose, in key order), chained after the subject's
+    head: numbered, hashed, not yet saved."""
     events: list[ConsentEvent] = []
     prev_hash = subject.chain_head_hash
     seq = subject.chain_length
@@ -409,7 +471,6 @@ def _append(
         salt = secrets.token_hex(16)
         event = ConsentEvent(
             organization=organization,
-            subject=subject,
             purpose=purposes[key],
             site=site,
             notice=notice,
@@ -417,7 +478,7 @@ def _append(
             source=source_by_purpose.get(key, source),
             jurisdiction=jurisdiction,
             occurred_at=occurred_at,
-            recorded_at=now,
+            recorded_at=recorded_at,
             actor=actor[:64],
             ip_truncated=ip_truncated,
             user_agent=user_agent,
@@ -432,19 +493,7 @@ def _append(
         )
         prev_hash = event.hash
         events.append(event)
-    rows.insert(events)
-    subject.chain_length = seq
-    subject.chain_head_hash = prev_hash
-    written = ["chain_length", "chain_head_hash", "is_identified"]
-    if touch_activity:
-        subject.last_activity_at = now
-        written.append("last_activity_at")
-    rows.update(subject, written)
-    states = _project(organization, subject, events, purposes, notice)
-    if source == Source.PREFERENCE_CENTER:
-        _lift_suppressions(organization, normalized, events, purposes)
-    _queue_webhooks(organization, subject, events)
-    return ConsentResult(subject=subject, events=events, states=states, purposes=purposes)
+    return events
 
 
 def event_record(event: ConsentEvent, organization, subject, purpose, site, notice) -> dict:
