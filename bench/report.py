@@ -155,10 +155,12 @@ def render(r: dict, notes: str = "") -> str:
         "## Method",
         "",
         f"- Server: gunicorn with consent_platform/gunicorn.conf.py, {r['workers']} sync workers "
-        "(WEB_CONCURRENCY=2), DEBUG=0, persistent database connections, no Redis (per-worker "
-        "local-memory cache), on 127.0.0.1. Two workers because the machine has two cores and "
-        "the load generator and PostgreSQL share them; it is also the configuration of the "
-        "issue's reference figures.",
+        f"(WEB_CONCURRENCY={r['workers']}; the app preloaded and forked, workers replaced after "
+        "about 200,000 requests), DEBUG=0, persistent database connections, no Redis "
+        "(per-worker local-memory cache), on 127.0.0.1. Two workers because the machine has "
+        "two cores and the load generator and PostgreSQL share them (five, the product's "
+        "default of 2 x cores + 1, were slower for every request here); it is also the "
+        "configuration of the issue's reference figures.",
         "- Baselines are served by the same server in the same run: `/bench/bare` (a Django "
         "view returning a small JSON object), `/bench/pk` (one primary-key SELECT through the "
         "ORM) and `/bench/insert` (one single-row INSERT and COMMIT), mounted by bench/urls.py "
@@ -166,6 +168,10 @@ def render(r: dict, notes: str = "") -> str:
         f"- HTTP load: wrk from a separate process, 2 threads, 16 connections, "
         f"{r['seconds']} s per run after a 2 s warm-up, median of {r['rounds']} runs, product "
         "and baselines interleaved round by round. Any non-2xx answer counts as a failure.",
+        "- Bulk check: one POST of 10,000 addresses at a time, one warm-up pass per worker, "
+        f"median of {r.get('bulk', {}).get('passes', '?')} passes. Its baseline is the product's "
+        "own query text and parameters (consents.selectors.check_query) run raw through "
+        "psycopg in the bench process, hashes computed before the clock starts.",
         "- The visitor API's per-IP and per-site rate limits are raised for the run "
         "(RATE_LIMIT_VISITOR_PER_IP, RATE_LIMIT_VISITOR_PER_SITE): one load generator on one "
         "address would otherwise measure 429s. SECURE_SSL_REDIRECT=0 so plain HTTP on "
