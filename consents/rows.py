@@ -21,13 +21,7 @@ def insert(instances: list) -> None:
     if not instances:
         return
     model = type(instances[0])
-    fields = _insert_fields(model)
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for instance in instances
-        for field in fields
-    ]
-    keys = run(_insert_sql(model, len(instances)), params)
+    keys = run(_insert_sql(model, len(instances)), _insert_params(model, instances))
     pk_name = model._meta.pk.attname
     for instance, (key,) in zip(instances, keys, strict=True):
         setattr(instance, pk_name, key)
@@ -97,6 +91,15 @@ def run(sql: str, params: list) -> list[tuple]:
 
 def placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
+
+
+def _insert_params(model, instances: list) -> list:
+    fields = _insert_fields(model)
+    return [
+        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for instance in instances
+        for field in fields
+    ]
 
 
 @lru_cache

@@ -73,6 +73,25 @@ class ConsentResult:
     purposes: dict[str, Purpose] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A validated decision, as the ledger will store it (one event per chosen purpose)."""
+
+    organization: Organization
+    purposes: dict[str, Purpose]  # key → purpose, for every chosen key
+    choices: Mapping[str, bool]
+    source: str
+    source_by_purpose: Mapping[str, str]  # purposes decided by another source (GPC)
+    actor: str
+    notice: Notice | None
+    jurisdiction: str
+    ip_truncated: str | None
+    user_agent: str | None
+    site: object  # cookies.Site or None
+    occurred_at: datetime | None  # the client's time, None to date it when recorded
+    client_event_id: str
+
+
 def truncate_ip(address: str | None) -> str | None:
     """Keep the network, drop the host: IPv4 to /24, IPv6 to /48."""
     if not address:
@@ -316,28 +335,26 @@ def record_consent(
                 "t": site.pk if site else None,
             }
         )
+    decision = Decision(
+        organization=organization,
+        purposes=purposes,
+        choices=choices,
+        source=source,
+        source_by_purpose=source_by_purpose,
+        actor=actor[:64],
+        notice=notice,
+        jurisdiction=jurisdiction,
+        ip_truncated=truncate_ip(ip),
+        user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+        site=site,
+        occurred_at=occurred_at,
+        client_event_id=idempotency_key[:80],
+    )
     try:
         # A replay is found by the idempotency record's unique key at the end: the common
         # request (a new key) spends no look-up on it, and a replay rolls back below.
         with transaction.atomic():
-            result = _append(
-                organization=organization,
-                normalized=normalized,
-                known_subject=subject,
-                touch_activity=touch_activity,
-                purposes=purposes,
-                choices=choices,
-                source=source,
-                source_by_purpose=source_by_purpose,
-                actor=actor,
-                notice=notice,
-                jurisdiction=jurisdiction,
-                ip=ip,
-                user_agent=user_agent,
-                site=site,
-                occurred_at=occurred_at,
-                client_event_id=idempotency_key,
-            )
+            result = _append(decision, normalized, subject, touch_activity)
             if idempotency_key:
                 record = IdempotencyRecord(
                     organization=organization,
@@ -375,24 +392,9 @@ def _find_replay(organization, key: str, digest: str) -> ConsentResult | None:
 
 
 def _append(
-    *,
-    organization,
-    normalized,
-    known_subject,
-    touch_activity,
-    purposes,
-    choices,
-    source,
-    source_by_purpose,
-    actor,
-    notice,
-    jurisdiction,
-    ip,
-    user_agent,
-    site,
-    occurred_at,
-    client_event_id,
+    decision: Decision, normalized: dict, known_subject, touch_activity: bool
 ) -> ConsentResult:
+    organization = decision.organization
     hashes = _identifier_hashes(organization, normalized)
     for _attempt in range(3):
         if known_subject is not None:
@@ -402,23 +404,7 @@ def _append(
         # Stamped under the subject's lock: a chain's recorded times follow its order, and a
         # decision without a client time is dated when it takes its place in the chain.
         now = timezone.now()
-        events = _chain_events(
-            organization=organization,
-            subject=subject,
-            purposes=purposes,
-            choices=choices,
-            source=source,
-            source_by_purpose=source_by_purpose,
-            actor=actor,
-            notice=notice,
-            jurisdiction=jurisdiction,
-            ip_truncated=truncate_ip(ip),
-            user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
-            site=site,
-            occurred_at=occurred_at or now,
-            recorded_at=now,
-            client_event_id=client_event_id,
-        )
+        events = _chain_events(decision, subject, recorded_at=now)
         subject.chain_length = events[-1].seq
         subject.chain_head_hash = events[-1].hash
         if touch_activity:
@@ -436,60 +422,51 @@ def _append(
         break
     else:
         raise IntegrityError("Could not resolve the subject under concurrent writes; retry.")
-    states = _project(organization, subject, events, purposes, notice)
-    if source == Source.PREFERENCE_CENTER:
+    purposes = decision.purposes
+    states = _project(organization, subject, events, purposes, decision.notice)
+    if decision.source == Source.PREFERENCE_CENTER:
         _lift_suppressions(organization, normalized, events, purposes)
     _queue_webhooks(organization, subject, events)
     return ConsentResult(subject=subject, events=events, states=states, purposes=purposes)
 
 
-def _chain_events(
-    *,
-    organization,
-    subject,
-    purposes,
-    choices,
-    source,
-    source_by_purpose,
-    actor,
-    notice,
-    jurisdiction,
-    ip_truncated,
-    user_agent,
-    site,
-    occurred_at,
-    recorded_at,
-    client_event_id,
-) -> list[ConsentEvent]:
+def _chain_events(decision: Decision, subject, recorded_at: datetime) -> list[ConsentEvent]:
     """The decision's events (one per purpose, in key order), chained after the subject's
     head: numbered, hashed, not yet saved."""
     events: list[ConsentEvent] = []
     prev_hash = subject.chain_head_hash
     seq = subject.chain_length
-    for key in sorted(choices):
+    for key in sorted(decision.choices):
         seq += 1
         salt = secrets.token_hex(16)
         event = ConsentEvent(
-            organization=organization,
-            purpose=purposes[key],
-            site=site,
-            notice=notice,
-            granted=choices[key],
-            source=source_by_purpose.get(key, source),
-            jurisdiction=jurisdiction,
-            occurred_at=occurred_at,
+            organization=decision.organization,
+            purpose=decision.purposes[key],
+            site=decision.site,
+            notice=decision.notice,
+            granted=decision.choices[key],
+            source=decision.source_by_purpose.get(key, decision.source),
+            jurisdiction=decision.jurisdiction,
+            occurred_at=decision.occurred_at or recorded_at,
             recorded_at=recorded_at,
-            actor=actor[:64],
-            ip_truncated=ip_truncated,
-            user_agent=user_agent,
+            actor=decision.actor,
+            ip_truncated=decision.ip_truncated,
+            user_agent=decision.user_agent,
             pii_salt=salt,
-            pii_digest=ledger.pii_digest(salt, ip_truncated, user_agent),
-            client_event_id=client_event_id[:80],
+            pii_digest=ledger.pii_digest(salt, decision.ip_truncated, decision.user_agent),
+            client_event_id=decision.client_event_id,
             seq=seq,
             prev_hash=prev_hash,
         )
         event.hash = ledger.event_hash(
-            event_record(event, organization, subject, purposes[key], site, notice)
+            event_record(
+                event,
+                decision.organization,
+                subject,
+                decision.purposes[key],
+                decision.site,
+                decision.notice,
+            )
         )
         prev_hash = event.hash
         events.append(event)
