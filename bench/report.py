@@ -178,7 +178,9 @@ def render(r: dict, notes: str = "") -> str:
         "loopback works; everything else is the production configuration.",
         f"- Data: a ledger of {r['subjects']:,} identified subjects (person<i>@example.com), "
         "one chained event and one state each, loaded once with COPY by bench/dataset.py and "
-        "reused by later runs; the demo organization and site `demo` for the banner.",
+        "reused by later runs; the demo organization and site `demo` for the banner. The "
+        "ledger's tables are vacuumed and analyzed before the first scenario and again before "
+        "the export, so autovacuum does not wake in the middle of a measurement.",
         "",
         "## Targets",
         "",
