@@ -501,7 +501,8 @@ def event_record(event: ConsentEvent, organization, subject, purpose, site, noti
     )
 
 
-STATE_FIELDS = ("id", "purpose_id", "decided_at")
+STATE_FIELDS = ("id", "purpose_id", "decided_at")  # read to decide whether a state moves
+STATE_UPDATED = ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
 
 
 def _project(organization, subject, events, purposes, notice) -> list[ConsentState]:
@@ -547,9 +548,6 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
     for state in to_update:
         rows.update(state, STATE_UPDATED)
     return to_create + to_update
-
-
-STATE_UPDATED = ["granted", "event", "source", "notice_version", "decided_at", "expires_at"]
 
 
 def _lift_suppressions(organization, normalized, events, purposes) -> None:
