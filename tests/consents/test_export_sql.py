@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from consents import export_sql
 from consents.exports import LedgerExport, organization_events
@@ -61,6 +62,18 @@ def test_fast_path_output_is_byte_identical(awkward_ledger, monkeypatch):
     assert fast == slow
     for name in ("rows", "first_hash", "last_hash", "sha256", "max_event_id"):
         assert fast_manifest[name] == slow_manifest[name]
+
+
+def test_fast_path_writes_utc_whatever_the_session_time_zone(awkward_ledger, monkeypatch):
+    slow, _ = exported(awkward_ledger, fast=False, monkeypatch=monkeypatch)
+    with connection.cursor() as cursor:
+        cursor.execute("SET timezone = 'America/New_York'")
+    try:
+        fast, _ = exported(awkward_ledger, fast=True, monkeypatch=monkeypatch)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET timezone = 'UTC'")
+    assert b'Z"' in fast and fast == slow
 
 
 def test_filtered_fast_export_matches_too(awkward_ledger, monkeypatch):
