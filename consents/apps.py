@@ -7,4 +7,3 @@ class ConsentsConfig(AppConfig):
 
     def ready(self):
         from consents import signals  # noqa: F401  (drops cached purposes on change)
-        from consents.api import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -21,13 +21,51 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Max
 from django.utils import timezone
 
-from consents import export_sql
+from consents import export_sql, selectors
+from consents.identifiers import IDENTIFIER_KINDS
 from consents.ledger import format_timestamp
 from consents.models import ConsentEvent, DataSubject, Organization
 from consents.records import EVENT_VALUE_FIELDS, RECORD_FIELDS, record_from_values
+from consents.services import ConsentValidationError
+
+
+def filtered_events(organization, filters: dict):
+    """The organization's ledger narrowed by the export/list filters, in ledger order."""
+    events = ConsentEvent.objects.filter(organization=organization).order_by("id")
+    if "since" in filters:
+        events = events.filter(recorded_at__gte=filters["since"])
+    if "until" in filters:
+        events = events.filter(recorded_at__lt=filters["until"])
+    if filters.get("purpose"):
+        events = events.filter(purpose__key=filters["purpose"])
+    if filters.get("site"):
+        events = events.filter(site__key=filters["site"])
+    for kind in IDENTIFIER_KINDS:
+        if filters.get(kind):
+            try:
+                subject = selectors.subject_by_identifier(organization, kind, filters[kind])
+            except DjangoValidationError as exc:
+                raise ConsentValidationError({kind: exc.messages}) from None
+            events = events.filter(subject=subject) if subject else events.none()
+    return events
+
+
+def export_filter_summary(data: dict) -> dict:
+    """The filters as they go into a manifest: only those given, as strings."""
+    summary = {}
+    for name in ("since", "until", "purpose", "site", *IDENTIFIER_KINDS):
+        if data.get(name):
+            value = data[name]
+            summary[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    for kind in IDENTIFIER_KINDS:
+        if kind in summary:
+            summary[kind] = "(hashed)"
+    return summary
+
 
 FORMATS = ("ndjson", "csv")
 EXPORT_BATCH = 5_000

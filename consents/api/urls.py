@@ -1,6 +1,8 @@
 from django.urls import path
 
-from consents.api import gpp_views, views
+# schema registers the OpenAPI description of API-key authentication; imported with the API's
+# URLs rather than at start-up, so management commands do not load drf-spectacular.
+from consents.api import gpp_views, schema, views  # noqa: F401
 from consents.api.unsubscribe import UnsubscribeLinksView
 
 urlpatterns = [

@@ -17,6 +17,7 @@ from consent_platform.ratelimit import client_ip
 from consents import exports, gpp, selectors, services
 from consents.api import serializers as io
 from consents.api.authentication import key_principal
+from consents.exports import export_filter_summary, filtered_events
 from consents.identifiers import IDENTIFIER_KINDS
 from consents.jurisdiction import normalize_jurisdiction
 from consents.models import ConsentEvent
@@ -259,27 +260,6 @@ class EventFilters(serializers.Serializer):
     phone = serializers.CharField(required=False)
 
 
-def filtered_events(organization, filters: dict):
-    """The organization's ledger narrowed by the export/list filters, in ledger order."""
-    events = ConsentEvent.objects.filter(organization=organization).order_by("id")
-    if "since" in filters:
-        events = events.filter(recorded_at__gte=filters["since"])
-    if "until" in filters:
-        events = events.filter(recorded_at__lt=filters["until"])
-    if filters.get("purpose"):
-        events = events.filter(purpose__key=filters["purpose"])
-    if filters.get("site"):
-        events = events.filter(site__key=filters["site"])
-    for kind in IDENTIFIER_KINDS:
-        if filters.get(kind):
-            try:
-                subject = selectors.subject_by_identifier(organization, kind, filters[kind])
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError({kind: exc.messages}) from None
-            events = events.filter(subject=subject) if subject else events.none()
-    return events
-
-
 class EventListView(APIView):
     required_scopes = ("events:read", "events:export")
 
@@ -311,19 +291,6 @@ class ExportFilters(EventFilters):
         if "after" in attrs or "limit" in self.initial_data:
             raise serializers.ValidationError({"after": ["Exports are not paginated."]})
         return attrs
-
-
-def export_filter_summary(data: dict) -> dict:
-    """The filters as they go into a manifest: only those given, as strings."""
-    summary = {}
-    for name in ("since", "until", "purpose", "site", *IDENTIFIER_KINDS):
-        if data.get(name):
-            value = data[name]
-            summary[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    for kind in IDENTIFIER_KINDS:
-        if kind in summary:
-            summary[kind] = "(hashed)"
-    return summary
 
 
 class EventExportView(APIView):

@@ -265,3 +265,11 @@ def test_events_are_listed_with_filters_and_cursor(api, organization):
     one = api.get("/api/v1/events", {"email": "p3@example.com"}).json()["results"]
     assert len(one) == 2
     assert api.get("/api/v1/events", {"since": "not-a-date"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/events/export"])
+def test_a_malformed_identifier_filter_is_a_field_error(api, organization, path):
+    api.as_key(organization, "events:read", "events:export")
+    response = api.get(path, {"email": "not-an-email"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["email"] and response.json()["email"]

@@ -6,8 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
-from consents.api.views import export_filter_summary, filtered_events
-from consents.exports import FORMATS, LedgerExport
+from consents.exports import FORMATS, LedgerExport, export_filter_summary, filtered_events
 from consents.models import Organization
 
 
