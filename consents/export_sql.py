@@ -3,8 +3,9 @@
 Serializing a million records in Python costs far more than reading them. Here PostgreSQL
 writes every line exactly as `json.dumps(record, separators=(",", ":"), ensure_ascii=False)`
 would: keys in EXPORT_COLUMNS order, strings through to_json (which escapes the same
-characters the same way), timestamps as YYYY-MM-DDTHH:MM:SS.ffffffZ in UTC. Python only
-joins the lines of a chunk and passes the bytes along. tests/consents/test_export_sql.py
+characters the same way), timestamps as YYYY-MM-DDTHH:MM:SS.ffffffZ in UTC. Python encodes
+only the organization's few purpose, notice and site names, then joins the lines of a chunk
+and passes the bytes along. tests/consents/test_export_sql.py
 holds both paths to identical output.
 """
 
@@ -39,9 +40,9 @@ def _nullable(expression: str) -> str:
     return f"COALESCE(to_json({expression})::text, 'null')"
 
 
+# Hex digests, salts and UUIDs are written by the ledger code only and hold no character JSON
+# escapes, so they are quoted directly (to_json costs most of a line's time).
 def _nullable_hex(expression: str) -> str:
-    # Hex digests and salts are written by the ledger code only and hold no character JSON
-    # escapes, so they are quoted directly (to_json costs most of a line's time).
     return f"""COALESCE('"' || {expression} || '"', 'null')"""
 
 
