@@ -14,7 +14,8 @@ statements; the next check prepares again.
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from psycopg.pq import ExecStatus
 
 
 def enabled() -> bool:
@@ -28,13 +29,17 @@ def fetch_prepared(sql: str, params: list) -> list[tuple]:
 
 def run_prepared(sql: str, params: list) -> list[tuple] | None:
     """Run `sql` prepared (see fetch_prepared); its rows, or None for a statement without."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    raw = connection.connection
+    # `connection` is a proxy that looks the connection up on every attribute; look once.
+    database = connections[DEFAULT_DB_ALIAS]
+    database.close_if_health_check_failed()
+    database.ensure_connection()
+    raw = database.connection
     if raw.prepare_threshold is None:
         # Django turns automatic preparation off; only cursors made here ask for it, and
         # Django's own (client-side binding) cursors never prepare.
         raw.prepare_threshold = 0
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+    with database.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
-        return cursor.fetchall() if cursor.description is not None else None
+        # The result's status, not `cursor.description`, which builds a Column per field.
+        returned_rows = cursor.pgresult.status == ExecStatus.TUPLES_OK
+        return cursor.fetchall() if returned_rows else None

@@ -11,9 +11,15 @@ built once). Django signals are not sent; no model written here has receivers.
 
 from functools import lru_cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from consents import prepared
+
+
+def _database():
+    """The real connection: `django.db.connection` is a proxy that looks it up on every
+    attribute, and the field methods below read several attributes per value."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def insert(instances: list) -> None:
@@ -21,12 +27,13 @@ def insert(instances: list) -> None:
     if not instances:
         return
     model = type(instances[0])
-    keys = run(_insert_sql(model, len(instances)), _insert_params(model, instances))
+    database = _database()
+    keys = run(_insert_sql(model, len(instances)), _insert_params(model, instances, database))
     pk_name = model._meta.pk.attname
     for instance, (key,) in zip(instances, keys, strict=True):
         setattr(instance, pk_name, key)
         instance._state.adding = False
-        instance._state.db = connection.alias
+        instance._state.db = database.alias
 
 
 def insert_new(instances: list) -> int:
@@ -35,16 +42,12 @@ def insert_new(instances: list) -> int:
     if not instances:
         return 0
     model = type(instances[0])
-    fields = _insert_fields(model)
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for instance in instances
-        for field in fields
-    ]
+    database = _database()
+    params = _insert_params(model, instances, database)
     sql = _insert_sql(model, len(instances)).replace(
         " RETURNING ", " ON CONFLICT DO NOTHING RETURNING "
     )
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         cursor.execute(sql, params)
         return len(cursor.fetchall())
 
@@ -53,9 +56,8 @@ def update(instance, field_names: list[str]) -> None:
     """UPDATE the named fields of a saved instance (as save(update_fields=...) would)."""
     meta = type(instance)._meta
     fields = [meta.get_field(name) for name in field_names]
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields
-    ]
+    database = _database()
+    params = [field.get_db_prep_save(field.pre_save(instance, False), database) for field in fields]
     params.append(instance.pk)
     run(_update_sql(type(instance), tuple(field_names)), params)
 
@@ -64,9 +66,10 @@ def fetch(model, field_names: tuple[str, ...], where: str, params: list, for_upd
     """Instances of `model` with only `field_names` loaded (the rest deferred) for the rows
     that match `where` (SQL over the model's own columns, %s placeholders)."""
     columns, converters = _select_shape(model, field_names)
-    table = connection.ops.quote_name(model._meta.db_table)
+    database = _database()
+    table = database.ops.quote_name(model._meta.db_table)
     sql = f"SELECT {columns} FROM {table} WHERE {where}"  # noqa: S608  (names from the model)
-    if for_update and connection.features.has_select_for_update:
+    if for_update and database.features.has_select_for_update:
         sql += " FOR UPDATE"
     rows = run(sql, params)
     instances = []
@@ -74,9 +77,9 @@ def fetch(model, field_names: tuple[str, ...], where: str, params: list, for_upd
         values = []
         for value, (expression, field_converters) in zip(row, converters, strict=True):
             for convert in field_converters:
-                value = convert(value, expression, connection)
+                value = convert(value, expression, database)
             values.append(value)
-        instances.append(model.from_db(connection.alias, field_names, values))
+        instances.append(model.from_db(database.alias, field_names, values))
     return instances
 
 
@@ -84,7 +87,7 @@ def run(sql: str, params: list) -> list[tuple]:
     """Rows of `sql` (empty for a statement that returns none)."""
     if prepared.enabled():
         return prepared.run_prepared(sql, params) or []
-    with connection.cursor() as cursor:
+    with _database().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description is not None else []
 
@@ -93,10 +96,10 @@ def placeholders(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def _insert_params(model, instances: list) -> list:
+def _insert_params(model, instances: list, database) -> list:
     fields = _insert_fields(model)
     return [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
+        field.get_db_prep_save(field.pre_save(instance, True), database)
         for instance in instances
         for field in fields
     ]
