@@ -241,6 +241,8 @@ class SubjectIdentifier(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL its index also carries subject_id (INCLUDE), so the check reads
+            # the index alone: migration 0006 (Django would drop the constraint on SQLite).
             models.UniqueConstraint(
                 fields=["organization", "kind", "value_hash"], name="identifier_once_per_org"
             ),
