@@ -242,7 +242,7 @@ class SubjectIdentifier(models.Model):
     class Meta:
         constraints = [
             # On PostgreSQL its index also carries subject_id (INCLUDE), so the check reads
-            # the index alone: migration 0006 (Django would drop the constraint on SQLite).
+            # the index alone: migration 0006 (Django would drop such a constraint on SQLite).
             models.UniqueConstraint(
                 fields=["organization", "kind", "value_hash"], name="identifier_once_per_org"
             ),
@@ -347,6 +347,7 @@ class ConsentState(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL its index also carries granted and expires_at (migration 0006).
             models.UniqueConstraint(fields=["subject", "purpose"], name="one_state_per_purpose"),
         ]
         indexes = [models.Index(fields=["organization", "purpose"])]
