@@ -17,7 +17,6 @@ from consent_platform.ratelimit import client_ip
 from consents import exports, gpp, selectors, services
 from consents.api import serializers as io
 from consents.api.authentication import key_principal
-from consents.exports import export_filter_summary, filtered_events
 from consents.identifiers import IDENTIFIER_KINDS
 from consents.jurisdiction import normalize_jurisdiction
 from consents.models import ConsentEvent
@@ -270,7 +269,7 @@ class EventListView(APIView):
         filters = EventFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        events = filtered_events(request.principal.organization, data)
+        events = exports.filtered_events(request.principal.organization, data)
         if "after" in data:
             events = events.filter(id__gt=data["after"])
         limit = data["limit"]
@@ -313,8 +312,8 @@ class EventExportView(APIView):
         organization = request.principal.organization
         export = exports.LedgerExport(
             organization=organization,
-            events=filtered_events(organization, data),
-            filters=export_filter_summary(data),
+            events=exports.filtered_events(organization, data),
+            filters=exports.export_filter_summary(data),
             format=data["format"],
         )
         content_type = (
