@@ -354,6 +354,7 @@
       buttons(true)
     ]));
     ui.prefs.addEventListener("close", function () {
+      announceDisplay();
       var back = ui.banner && !ui.banner.hidden ? ui.banner.querySelector("[data-kz=prefs]") : ui.returnTo;
       if (back && back.isConnected) back.focus();
     });
@@ -387,6 +388,13 @@
     d.documentElement.style.setProperty("--kz-pad", bar ? ui.banner.offsetHeight + "px" : "0px");
     d.documentElement.classList.toggle("kz-padded", !!bar);
   }
+  // "visible" while the banner or the preferences dialog is on screen (GPP's cmpDisplayStatus).
+  function announceDisplay() {
+    var shown = (ui.banner && !ui.banner.hidden) || (ui.prefs && ui.prefs.open) ? "visible" : "hidden";
+    if (shown === w.KaizenConsent.displayStatus) return;
+    w.KaizenConsent.displayStatus = shown;
+    d.dispatchEvent(new CustomEvent("kaizen:consent-display", { detail: { status: shown } }));
+  }
   function showBanner() {
     if (!ui.banner) buildBanner();
     if (!ui.banner.hidden) return;
@@ -395,6 +403,7 @@
     if (ui.fab) ui.fab.hidden = true;
     fitPage();
     ui.banner.querySelector("button").focus();
+    announceDisplay();
   }
   function hideBanner() {
     if (!ui.banner || ui.banner.hidden) return;
@@ -402,6 +411,7 @@
     fitPage();
     var back = ui.returnTo;
     if (back && back.isConnected && back !== d.body) back.focus();
+    announceDisplay();
   }
   function openPrefs() {
     if (!ui.prefs) buildPrefs();
@@ -414,6 +424,7 @@
         "lang=" + encodeURIComponent(cfg.language);
     }
     ui.prefs.showModal();
+    announceDisplay();
   }
   function showFab() {
     if (!cfg.appearance.show_floating_button) return;
@@ -468,6 +479,7 @@
 
   w.KaizenConsent = {
     config: cfg,
+    displayStatus: "hidden",
     ready: new Promise(function (r) { resolveReady = r; }),
     get: function (key) { return !!effective()[key]; },
     getAll: function () { return effective(); },
@@ -500,6 +512,7 @@
       [ui.banner, ui.prefs, ui.fab].forEach(function (e) { if (e) e.remove(); });
       var wasOpen = ui.banner && !ui.banner.hidden;
       ui = { watching: ui.watching };
+      announceDisplay();
       applyGpc();
       apply(false);
       cssLoaded.then(function () { if (wasOpen || needsPrompt()) showBanner(); else showFab(); });

@@ -186,6 +186,7 @@
   var previousUspapi = win.__uspapi;
   var state = {
     cmpStatus: "loading",
+    cmpDisplayStatus: "hidden",
     signalStatus: "not ready",
     gppString: "",
     sectionList: [],
@@ -203,7 +204,7 @@
     return {
       gppVersion: "1.1",
       cmpStatus: state.cmpStatus,
-      cmpDisplayStatus: "hidden",
+      cmpDisplayStatus: state.cmpDisplayStatus,
       signalStatus: state.signalStatus,
       supportedAPIs: ["7:usnat"],
       cmpId: 0,
@@ -388,6 +389,15 @@
   function onConsent(event) { update(event.detail || {}); }
   document.addEventListener("kaizen:consent-ready", onConsent);
   document.addEventListener("kaizen:consent-change", onConsent);
+  function display(status) {
+    if (status !== "visible" && status !== "hidden") { return; }
+    if (status === state.cmpDisplayStatus) { return; }
+    state.cmpDisplayStatus = status;
+    fire("cmpDisplayStatus", status);
+  }
+  document.addEventListener("kaizen:consent-display", function (event) {
+    display((event.detail || {}).status);
+  });
   // The banner may have loaded first and already announced its choices.
   var banner = win.KaizenConsent;
   function fromBanner() {
@@ -395,6 +405,7 @@
       update({ choices: banner.getAll(), gpc: null, config: banner.config });
     }
   }
+  if (banner) { display(banner.displayStatus); }
   if (banner && banner.ready && typeof banner.ready.then === "function") {
     banner.ready.then(fromBanner);
   } else if (banner) {

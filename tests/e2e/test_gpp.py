@@ -348,3 +348,37 @@ def test_with_the_real_banner_the_browser_string_matches_the_server_state(browse
         assert server["us_privacy"] == usp(page)[0]["uspString"] == "1YYY"
     finally:
         context.close()
+
+
+DISPLAY_STATUS = "() => { let s; __gpp('ping', (d) => { s = d.cmpDisplayStatus; }); return s; }"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cmp_display_status_follows_the_banner_and_the_preferences_dialog(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    page.get_by_role("dialog", name="Your privacy choices").wait_for()
+    page.wait_for_function(f"() => ({DISPLAY_STATUS})() === 'visible'")
+    page.evaluate(
+        """() => { window.displayEvents = [];
+          __gpp('addEventListener', (e) => {
+            if (e.eventName === 'cmpDisplayStatus')
+              displayEvents.push([e.data, e.pingData.cmpDisplayStatus]);
+          }); }"""
+    )
+
+    page.locator(".kz-banner").get_by_role("button", name="Reject all", exact=True).click()
+    page.wait_for_function(f"() => ({DISPLAY_STATUS})() === 'hidden'")
+    page.evaluate("KaizenConsent.show()")
+    page.locator("dialog.kz-prefs").wait_for()
+    page.wait_for_function(f"() => ({DISPLAY_STATUS})() === 'visible'")
+    page.locator("dialog.kz-prefs [data-kz=close]").click()
+    page.wait_for_function(f"() => ({DISPLAY_STATUS})() === 'hidden'")
+
+    assert page.evaluate("window.displayEvents") == [
+        ["hidden", "hidden"],
+        ["visible", "visible"],
+        ["hidden", "hidden"],
+    ]
+    assert page.evaluate("KaizenConsent.displayStatus") == "hidden"
+    assert page.problems == []
