@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench serve browser clean
+.PHONY: run test lint format bench serve browser clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ format: $(STAMP)
 serve: $(STAMP)
 	$(PY) manage.py collectstatic --noinput
 	$(VENV)/bin/gunicorn consent_platform.wsgi --config consent_platform/gunicorn.conf.py
+
+# Translation catalogs of the preference pages: update the .po files, then compile the .mo files.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l de -l fr -l es --no-location \
+	  --ignore=.venv --ignore=bench --ignore=tests --ignore=static --ignore=staticfiles
+	$(PY) manage.py compilemessages --ignore=.venv
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -6,6 +6,9 @@ from functools import wraps
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -15,6 +18,42 @@ from consents.preferences.forms import PurposeChoicesForm
 from consents.selectors import PurposeDecision
 
 METHODS = require_http_methods(["GET", "HEAD", "POST"])
+LANGUAGE_TAG_MAX = 35
+
+
+def page_language(request: HttpRequest) -> str:
+    """The page's language: `?lang=` when we ship it (links in a message may carry it), else
+    the browser's Accept-Language, else English. Tags we do not ship fall back silently."""
+    explicit = request.GET.get("lang", "")
+    if 0 < len(explicit) <= LANGUAGE_TAG_MAX:
+        try:
+            return translation.get_supported_language_variant(explicit.strip().lower())
+        except LookupError:
+            pass
+    return translation.get_language_from_request(request)
+
+
+def translated(view):
+    """Render the view in `page_language`; the answer says which and that it varies by it."""
+
+    @wraps(view)
+    def in_language(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        language = page_language(request)
+        with translation.override(language):
+            response = view(request, *args, **kwargs)
+        if "Content-Language" not in response:
+            response["Content-Language"] = language
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
+
+    return in_language
+
+
+def page_url(request: HttpRequest, path: str, query: dict) -> str:
+    """`path?query` for a redirect that keeps the `?lang=` the visitor came with."""
+    if request.GET.get("lang"):
+        query = {**query, "lang": page_language(request)}
+    return f"{path}?{urlencode(query)}"
 
 
 def rate_limited(view):

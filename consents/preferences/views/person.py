@@ -2,7 +2,6 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
@@ -16,8 +15,10 @@ from consents.preferences.views.pages import (
     choice_rows,
     expired_link,
     invalid_link,
+    page_url,
     private_page,
     rate_limited,
+    translated,
 )
 from consents.services import ConsentValidationError
 
@@ -34,6 +35,7 @@ def _mask_email(email: str) -> str:
     return f"{local[:1]}{'•' * max(len(local) - 1, 1)}@{domain}"
 
 
+@translated
 @never_cache
 @rate_limited
 @METHODS
@@ -87,7 +89,7 @@ def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
                 subject=result.subject if result else subject,
             )
             done = "confirm"
-        return redirect(f"{request.path}?{urlencode({'done': done})}")
+        return redirect(page_url(request, request.path, {"done": done}))
     pending = confirmation.pending_confirmation_keys(organization, subject)
     rows = choice_rows(form, decisions, pending=pending)
     return private_page(
@@ -106,6 +108,7 @@ def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@translated
 @never_cache
 @rate_limited
 @METHODS

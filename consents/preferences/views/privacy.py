@@ -3,7 +3,6 @@
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -13,7 +12,14 @@ from consents.jurisdiction import jurisdiction_group
 from consents.models import Organization
 from consents.preferences import choices, visitors
 from consents.preferences.forms import PurposeChoicesForm
-from consents.preferences.views.pages import METHODS, choice_rows, private_page, rate_limited
+from consents.preferences.views.pages import (
+    METHODS,
+    choice_rows,
+    page_url,
+    private_page,
+    rate_limited,
+    translated,
+)
 
 # When the platform's own pages last changed how they treat GPC (served in gpc.json).
 GPC_LAST_UPDATE = "2026-11-27"
@@ -57,6 +63,7 @@ def _apply_gpc(request, organization, visitor_id, decisions, purposes, notice, j
     return kept
 
 
+@translated
 @never_cache
 @rate_limited
 @METHODS
@@ -86,7 +93,7 @@ def privacy_choices(request: HttpRequest, org_slug: str) -> HttpResponse:
                 jurisdiction=jurisdiction,
             )
             path = reverse("preferences:privacy-choices", kwargs={"org_slug": org_slug})
-            response = redirect(f"{path}?{urlencode({'visitor': visitor_id, 'done': 'saved'})}")
+            response = redirect(page_url(request, path, {"visitor": visitor_id, "done": "saved"}))
             visitors.remember_visitor(request, response, visitor_id, choices=form.wanted())
             return response
     else:

@@ -13,6 +13,7 @@ from consents.preferences.views.pages import (
     invalid_link,
     link_problem,
     private_page,
+    translated,
 )
 
 
@@ -26,6 +27,7 @@ def _is_one_click(request: HttpRequest) -> bool:
 
 
 @csrf_exempt
+@translated
 @never_cache
 @METHODS
 def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

@@ -16,6 +16,7 @@ from consents.preferences.views.pages import (
     is_always_on,
     private_page,
     rate_limited,
+    translated,
 )
 from cookies import selectors as site_selectors
 from cookies.models import Site
@@ -46,6 +47,7 @@ def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
     return words, names, descriptions, rtl
 
 
+@translated
 @never_cache
 @rate_limited
 @METHODS
@@ -128,6 +130,7 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
                 "saved": request.GET.get("done") == "saved",
             },
         )
+    response["Content-Language"] = language  # the banner's language, which a site may add
     visitors.remember_visitor(
         request,
         response,
