@@ -512,10 +512,12 @@
       [ui.banner, ui.prefs, ui.fab].forEach(function (e) { if (e) e.remove(); });
       var wasOpen = ui.banner && !ui.banner.hidden;
       ui = { watching: ui.watching };
-      announceDisplay();
       applyGpc();
       apply(false);
-      cssLoaded.then(function () { if (wasOpen || needsPrompt()) showBanner(); else showFab(); });
+      cssLoaded.then(function () {
+        if (wasOpen || needsPrompt()) showBanner(); else showFab();
+        announceDisplay();  // after the redraw: a banner that stays on screen reports nothing
+      });
     });
   }, function () {
     if (!hadCached) w.addEventListener("online", function retry() {

@@ -381,6 +381,9 @@
   addLocator("__gppLocator");
   addLocator("__uspapiLocator");
 
+  // Loaded after the banner: answer the queued calls with what is on screen already.
+  var shown = win.KaizenConsent && win.KaizenConsent.displayStatus;
+  if (shown === "visible" || shown === "hidden") { state.cmpDisplayStatus = shown; }
   state.cmpStatus = "loaded";
   gppQueue.forEach(function (call) { gpp(call[0], call[1], call[2], call[3]); });
   uspStubQueue.forEach(function (call) { uspapi(call[0], call[1], call[2]); });

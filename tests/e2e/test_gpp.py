@@ -382,3 +382,47 @@ def test_cmp_display_status_follows_the_banner_and_the_preferences_dialog(open_p
     ]
     assert page.evaluate("KaizenConsent.displayStatus") == "hidden"
     assert page.problems == []
+
+
+LOG_DISPLAY = """document.addEventListener('kaizen:consent-display',
+  (e) => (window.displayLog = window.displayLog || []).push(e.detail.status));"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_config_refresh_redraw_reports_no_display_change(open_page, demo_site):
+    page = open_page(init_script=LOG_DISPLAY)
+    page.goto(demo_site.url)
+    page.get_by_role("dialog", name="Your privacy choices").wait_for()
+    fresh = page.evaluate("JSON.parse(localStorage.getItem('kz_cfg:demo')).config_version")
+    page.evaluate(
+        """() => { const c = JSON.parse(localStorage.getItem('kz_cfg:demo'));
+          c.config_version = 'stale'; localStorage.setItem('kz_cfg:demo', JSON.stringify(c)); }"""
+    )
+
+    page.reload()  # drawn from the stale cached config, then redrawn from the fresh one
+    page.wait_for_function(
+        f"() => JSON.parse(localStorage.getItem('kz_cfg:demo')).config_version === '{fresh}'"
+    )
+    page.locator(".kz-banner").get_by_role("button", name="Accept all", exact=True).wait_for()
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.displayLog") == ["visible"]
+    assert page.evaluate(DISPLAY_STATUS) == "visible"
+    assert page.problems == []
+
+
+def test_gpp_loaded_after_the_banner_is_shown_answers_visible_from_the_start(publisher_page):
+    html = (
+        "<!doctype html><html><head><title>publisher</title>"
+        + documented_stub()
+        + "<script>window.KaizenConsent = {displayStatus: 'visible'};"
+        + "window.seen = []; __gpp('addEventListener', (e) =>"
+        + " seen.push([e.eventName, e.pingData.cmpDisplayStatus]));</script>"
+        + '<script src="/static/kaizen/gpp.js"></script></head><body></body></html>'
+    )
+    page = publisher_page(html)
+    assert page.evaluate("window.seen") == [
+        ["listenerRegistered", "visible"],
+        ["cmpStatus", "visible"],
+    ]
+    assert call(page, "ping")[0]["cmpDisplayStatus"] == "visible"
+    assert page.errors == []
