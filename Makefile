@@ -49,7 +49,7 @@ serve: $(STAMP)
 
 # Translation catalogs of the preference pages: update the .po files, then compile the .mo files.
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l de -l fr -l es --no-location \
+	$(PY) manage.py makemessages -l de -l fr -l es -l ar --no-location \
 	  --ignore=.venv --ignore=bench --ignore=tests --ignore=static --ignore=staticfiles
 	$(PY) manage.py compilemessages --ignore=.venv
 

@@ -1,4 +1,4 @@
-"""The preference pages speak the visitor's language (en, de, fr, es shipped, as the banner).
+"""The preference pages speak the visitor's language (en, de, fr, es, ar shipped, as the banner).
 
 `?lang=` wins (a link in a message may carry it), then Accept-Language, then English. The
 catalogs in locale/ are checked against their sources: every message translated, and the
@@ -21,7 +21,7 @@ from consents.services import record_consent
 from tests.factories import BannerTextFactory, PurposeFactory, SiteFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ("de", "fr", "es")
+SHIPPED = ("de", "fr", "es", "ar")
 
 
 @pytest.fixture
@@ -184,3 +184,37 @@ def test_catalogs_are_complete_and_compiled(language):
     assert {msgid: catalog.gettext(msgid) for msgid in source} == source, (
         "locale/*.mo is stale: run `make messages`"
     )
+
+
+def test_every_accept_language_tag_is_tried_by_weight_and_no_cookie_decides(browser, organization):
+    SiteFactory(organization=organization, key="shop", name="Shop", default_jurisdiction="DE")
+    browser.cookies["django_language"] = "fr"
+    header = {"HTTP_ACCEPT_LANGUAGE": "it-IT,it;q=0.9,de;q=0.8,en;q=0.5"}
+    person = browser.get(person_path(organization), **header)
+    assert person["Content-Language"] == "de"
+    assert "Ihre Nachrichten-Einstellungen" in person.content.decode()
+    visitor = Client().get("/preferences/shop/", **header)
+    assert visitor["Content-Language"] == "de"
+    assert "Für diesen Browser ist noch keine Auswahl gespeichert." in visitor.content.decode()
+    # A `lang` the banner cannot speak is skipped, not taken as English.
+    skipped = Client().get("/preferences/shop/?lang=xx", HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9")
+    assert skipped["Content-Language"] == "fr"
+
+
+def test_arabic_pages_are_right_to_left(browser, organization):
+    response = browser.get(person_path(organization) + "?lang=ar")
+    page = response.content.decode()
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "تفضيلات الرسائل الخاصة بك" in page
+    english = browser.get(person_path(organization)).content.decode()
+    assert '<html lang="en">' in english
+
+
+def test_links_to_the_preference_page_keep_the_language(organization):
+    path = urlparse(links.unsubscribe_url(organization, "ada@example.com", "marketing_email")).path
+    page = Client().get(path + "?lang=de").content.decode()
+    match = re.search(r'href="([^"]*/preferences/p/[^"]+)"', page)
+    assert match is not None and match.group(1).endswith("?lang=de")
+    link = urlparse(match.group(1))
+    followed = Client().get(f"{link.path}?{link.query}")
+    assert "Ihre Nachrichten-Einstellungen" in followed.content.decode()

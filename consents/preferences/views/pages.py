@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from functools import wraps
 
+from django.conf import settings
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -10,6 +11,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.http import require_http_methods
 
 from consent_platform.ratelimit import client_ip, hit, retry_after
@@ -21,16 +23,26 @@ METHODS = require_http_methods(["GET", "HEAD", "POST"])
 LANGUAGE_TAG_MAX = 35
 
 
-def page_language(request: HttpRequest) -> str:
-    """The page's language: `?lang=` when we ship it (links in a message may carry it), else
-    the browser's Accept-Language, else English. Tags we do not ship fall back silently."""
-    explicit = request.GET.get("lang", "")
+def requested_languages(request: HttpRequest) -> list[str]:
+    """The language tags a visitor asks for, best first: `?lang=` (links in a message may
+    carry it), then the Accept-Language header by weight. Nothing else (no cookie) decides."""
+    tags = []
+    explicit = request.GET.get("lang", "").strip().lower()
     if 0 < len(explicit) <= LANGUAGE_TAG_MAX:
+        tags.append(explicit)
+    header = request.headers.get("Accept-Language", "")
+    tags += [tag for tag, _weight in parse_accept_lang_header(header) if tag != "*"]
+    return tags
+
+
+def page_language(request: HttpRequest) -> str:
+    """The first requested language we ship catalogs for (settings.LANGUAGES), else English."""
+    for tag in requested_languages(request):
         try:
-            return translation.get_supported_language_variant(explicit.strip().lower())
+            return translation.get_supported_language_variant(tag)
         except LookupError:
-            pass
-    return translation.get_language_from_request(request)
+            continue
+    return settings.LANGUAGE_CODE
 
 
 def translated(view):
@@ -49,11 +61,12 @@ def translated(view):
     return in_language
 
 
-def page_url(request: HttpRequest, path: str, query: dict) -> str:
-    """`path?query` for a redirect that keeps the `?lang=` the visitor came with."""
+def page_url(request: HttpRequest, url: str, query: dict | None = None) -> str:
+    """`url?query` for a redirect or a link that keeps the `?lang=` the visitor came with."""
+    query = dict(query or {})
     if request.GET.get("lang"):
-        query = {**query, "lang": page_language(request)}
-    return f"{path}?{urlencode(query)}"
+        query["lang"] = translation.get_language()
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def rate_limited(view):

@@ -142,6 +142,8 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
             "organization": organization,
             "purpose_names": names,
             "confirmed": confirmed,
-            "preferences_url": links.preference_url(organization, content.payload["e"]),
+            "preferences_url": page_url(
+                request, links.preference_url(organization, content.payload["e"])
+            ),
         },
     )

@@ -12,6 +12,7 @@ from consents.preferences.views.pages import (
     METHODS,
     invalid_link,
     link_problem,
+    page_url,
     private_page,
     translated,
 )
@@ -39,7 +40,9 @@ def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "organization": organization,
         "purpose": unsubscribe_request.purpose,
-        "preferences_url": links.preference_url(organization, unsubscribe_request.email),
+        "preferences_url": page_url(
+            request, links.preference_url(organization, unsubscribe_request.email)
+        ),
         "one_click_value": "One-Click",
     }
     if request.method == "POST":

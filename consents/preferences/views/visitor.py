@@ -16,21 +16,30 @@ from consents.preferences.views.pages import (
     is_always_on,
     private_page,
     rate_limited,
+    requested_languages,
     translated,
 )
 from cookies import selectors as site_selectors
 from cookies.models import Site
 from cookies.services import gpc_opt_outs
-from cookies.texts import OVERRIDABLE_FIELDS, default_texts, is_right_to_left
+from cookies.texts import (
+    FALLBACK_LANGUAGE,
+    OVERRIDABLE_FIELDS,
+    default_texts,
+    is_right_to_left,
+    primary_subtag,
+)
 
 
-def _requested_language(request: HttpRequest) -> str:
-    """`?lang=` (the banner passes its language), else the first Accept-Language tag."""
-    explicit = request.GET.get("lang", "")
-    if explicit:
-        return explicit
-    first = request.headers.get("Accept-Language", "").split(",")[0]
-    return first.split(";")[0].strip()
+def _visitor_language(request: HttpRequest, site: Site) -> str:
+    """The first requested language (`?lang=`, which the banner passes, then Accept-Language)
+    that the site's banner speaks, shipped or added in the admin; else English."""
+    site_languages = list(site.texts.values_list("language", flat=True))
+    for tag in requested_languages(request):
+        language = site_selectors.banner_language(site, tag, site_languages)
+        if language != FALLBACK_LANGUAGE or primary_subtag(tag) == FALLBACK_LANGUAGE:
+            return language
+    return FALLBACK_LANGUAGE
 
 
 def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
@@ -58,7 +67,7 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
     purposes = list(site.purposes.order_by("position", "key")) or list(
         organization.purposes.filter(kind=Purpose.Kind.COOKIE_CATEGORY)
     )
-    language = site_selectors.banner_language(site, _requested_language(request))
+    language = _visitor_language(request, site)
     jurisdiction = site_selectors.site_jurisdiction(site, request.headers)
     visitor_id = visitors.visitor_id_from_request(request)
     known = visitor_id is not None
