@@ -44,6 +44,9 @@ EU_STYLE = frozenset(
 JURISDICTION_PATTERN = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
+INVALID_JURISDICTION = "Not a jurisdiction: give an ISO 3166 code such as DE or US-CA."
+
+
 def normalize_jurisdiction(value: str) -> str:
     """Return an upper-case ISO 3166 code (DE, US-CA), or "" when `value` is not one."""
     candidate = (value or "").strip().upper().replace("_", "-")

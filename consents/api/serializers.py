@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consents.identifiers import IDENTIFIER_KINDS, normalize_identifier
+from consents.jurisdiction import INVALID_JURISDICTION, normalize_jurisdiction
 from consents.models import Source
 
 MAX_CHECK_IDENTIFIERS = 10_000
@@ -21,6 +22,32 @@ class StrictBooleanField(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid", input=data)
         return data
+
+
+class JurisdictionField(serializers.CharField):
+    """An ISO 3166 code (DE, US-CA), upper-cased; blank means the organization's default.
+    Anything else is an error: falling back silently would answer for the wrong law."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, max_length=8, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value == "":
+            return value
+        code = normalize_jurisdiction(value)
+        if not code:
+            raise serializers.ValidationError(INVALID_JURISDICTION)
+        return code
+
+
+def jurisdiction_param(query_params) -> str:
+    """`?jurisdiction=` validated as JurisdictionField does ("" when absent or blank)."""
+    field = JurisdictionField()
+    try:
+        return field.run_validation(query_params.get("jurisdiction", ""))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"jurisdiction": exc.detail}) from None
 
 
 class SubjectInput(serializers.Serializer):
@@ -50,7 +77,7 @@ class ConsentInput(serializers.Serializer):
     choices = serializers.DictField(child=StrictBooleanField(), allow_empty=False)
     source = serializers.ChoiceField(choices=API_SOURCES, default="api")
     notice_version = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    jurisdiction = serializers.CharField(required=False, allow_blank=True, max_length=8)
+    jurisdiction = JurisdictionField()
     occurred_at = serializers.DateTimeField(required=False)
 
     def validate_choices(self, value):
@@ -163,7 +190,7 @@ class CheckInput(serializers.Serializer):
     purpose = serializers.CharField(max_length=64)
     identifier_type = serializers.ChoiceField(choices=IDENTIFIER_KINDS)
     identifiers = IdentifierListField()
-    jurisdiction = serializers.CharField(required=False, allow_blank=True, max_length=8)
+    jurisdiction = JurisdictionField()
 
     def validate(self, attrs):
         """Normalize every identifier once; the check reuses `normalized`."""
@@ -235,6 +262,7 @@ def plain_check_input(body) -> dict | None:
         and 0 < len(identifiers) <= MAX_CHECK_IDENTIFIERS
         and isinstance(jurisdiction, str)
         and PLAIN_JURISDICTION.fullmatch(jurisdiction)
+        and (jurisdiction == "" or normalize_jurisdiction(jurisdiction))
     ):
         return None
     normalized = []
@@ -247,6 +275,6 @@ def plain_check_input(body) -> dict | None:
             return None
     data = {"purpose": purpose, "identifier_type": kind, "identifiers": identifiers}
     if "jurisdiction" in body:
-        data["jurisdiction"] = jurisdiction
+        data["jurisdiction"] = normalize_jurisdiction(jurisdiction)
     data["normalized"] = normalized
     return data

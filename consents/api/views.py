@@ -18,7 +18,6 @@ from consents import exports, gpp, selectors, services
 from consents.api import serializers as io
 from consents.api.authentication import key_principal
 from consents.identifiers import IDENTIFIER_KINDS
-from consents.jurisdiction import normalize_jurisdiction
 from consents.models import ConsentEvent
 from consents.proof import proof_of_consent
 from consents.records import EVENT_VALUE_FIELDS, record_from_values
@@ -116,7 +115,7 @@ class ConsentStateView(APIView):
     def get(self, request):
         organization = request.principal.organization
         kind, subject = subject_from_query(organization, request.query_params)
-        jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
+        jurisdiction = io.jurisdiction_param(request.query_params)
         decisions = selectors.consent_state_for_subject(organization, subject, jurisdiction)
         site = None
         if request.query_params.get("site"):
@@ -287,8 +286,9 @@ class ExportFilters(EventFilters):
     format = serializers.ChoiceField(choices=exports.FORMATS, default="ndjson")
 
     def validate(self, attrs):
-        if "after" in attrs or "limit" in self.initial_data:
-            raise serializers.ValidationError({"after": ["Exports are not paginated."]})
+        for name in ("after", "limit"):
+            if name in self.initial_data:
+                raise serializers.ValidationError({name: ["Exports are not paginated."]})
         return attrs
 
 
@@ -346,5 +346,5 @@ class ProofOfConsentView(APIView):
         kind, subject = subject_from_query(organization, request.query_params)
         if subject is None:
             raise NotFound(f"No subject with that {kind} in this organization.")
-        jurisdiction = normalize_jurisdiction(request.query_params.get("jurisdiction", ""))
+        jurisdiction = io.jurisdiction_param(request.query_params)
         return Response(proof_of_consent(organization, subject, jurisdiction))

@@ -149,6 +149,7 @@ def test_column_is_found_by_name(tmp_path, organization):
         ({"input": "missing.csv"}, "Cannot read"),
         ({"column": "phone_number"}, "has no column 'phone_number' (its columns: name, email"),
         ({"output": "no/such/dir/out.csv"}, "Cannot write"),
+        ({"jurisdiction": "ZZZZZZ"}, "--jurisdiction: Not a jurisdiction"),
     ],
 )
 def test_errors_are_readable_and_leave_no_output(

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from consents.audience import BATCH_SIZE, AudienceError, filter_audience
+from consents.jurisdiction import INVALID_JURISDICTION, normalize_jurisdiction
 from consents.models import Organization, Purpose
 
 
@@ -40,6 +41,9 @@ class Command(BaseCommand):
         input_path, output_path = Path(options["input"]), Path(options["output"])
         if input_path.resolve() == output_path.resolve():
             raise CommandError("--output must differ from --input.")
+        jurisdiction = options["jurisdiction"].strip()
+        if jurisdiction and not normalize_jurisdiction(jurisdiction):
+            raise CommandError(f"--jurisdiction: {INVALID_JURISDICTION}")
 
         def report_malformed(line: int, reason: str) -> None:
             self.stderr.write(f"line {line}: {reason}")
@@ -52,7 +56,7 @@ class Command(BaseCommand):
                 output_path=output_path,
                 column=options["column"],
                 identifier_type=options["identifier_type"],
-                jurisdiction=options["jurisdiction"],
+                jurisdiction=normalize_jurisdiction(jurisdiction),
                 batch_size=max(1, options["batch_size"]),
                 report_malformed=report_malformed,
             )
