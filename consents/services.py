@@ -106,8 +106,26 @@ def truncate_ip(address: str | None) -> str | None:
     return str(ip_network(f"{parsed}/{prefix}", strict=False).network_address)
 
 
+PURPOSE_KEY_MAX_LENGTH = Purpose._meta.get_field("key").max_length
+
+
 def request_digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _printable(key) -> str:
+    """The key as an error message can show it: lone surrogates and other text that cannot be
+    encoded as UTF-8 are escaped (the answer would fail to encode otherwise)."""
+    return str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _could_be_purpose_key(key) -> bool:
+    return (
+        isinstance(key, str)
+        and 0 < len(key) <= PURPOSE_KEY_MAX_LENGTH
+        and "\x00" not in key
+        and _printable(key) == key
+    )
 
 
 def _validate(
@@ -137,11 +155,14 @@ def _validate(
         errors["choices"] = [NO_CHOICES]
     # Read fresh, not from the purposes cache: a write stores the purpose's validity and mode
     # as they are now (an edit in another process may not have reached its cache yet).
-    purposes = {p.key: p for p in _purposes_now(organization, list(choices))}
+    # Keys no purpose can have (NUL, lone surrogates, too long) never reach the database.
+    possible = [key for key in choices if _could_be_purpose_key(key)]
+    purposes = {p.key: p for p in _purposes_now(organization, possible)}
     for key, value in choices.items():
         purpose = purposes.get(key)
         if purpose is None:
-            errors.setdefault("choices", {})[key] = [UNKNOWN_PURPOSE.format(key=key)]
+            shown = _printable(key)
+            errors.setdefault("choices", {})[shown] = [UNKNOWN_PURPOSE.format(key=shown)]
         elif not isinstance(value, bool):
             errors.setdefault("choices", {})[key] = [NOT_A_BOOLEAN]
         elif not value and {purpose.mode_eu, purpose.mode_us, purpose.mode_other} == {
@@ -318,6 +339,7 @@ def record_consent(
         organization, identifiers, choices, source, notice_version, source_by_purpose
     )
     now = timezone.now()
+    claimed_at = occurred_at
     if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
         occurred_at = None  # a client clock far ahead: the server's time stands
     if occurred_at is not None and occurred_at < now - MAX_DECISION_AGE:
@@ -333,6 +355,8 @@ def record_consent(
                 "n": notice_version,
                 "o": source_by_purpose,
                 "t": site.pk if site else None,
+                "j": jurisdiction,
+                "w": claimed_at.isoformat() if claimed_at else None,
             }
         )
     decision = Decision(
