@@ -28,14 +28,18 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """An integer setting from the environment; none of ours makes sense below `minimum`."""
     value = os.environ.get(name, "")
     if value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -168,7 +172,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["consents.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["consents.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "consents.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -204,23 +208,23 @@ CORS_ALLOW_HEADERS = ["content-type", "sec-gpc", "idempotency-key"]
 CORS_EXPOSE_HEADERS = ["etag"]
 
 # Largest request body we read, in bytes. Bulk checks of 10,000 addresses fit well inside.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1)
 # Visitor (banner) endpoints accept far less.
-KAIZEN_VISITOR_MAX_BODY_BYTES = env_int("VISITOR_MAX_BODY_BYTES", 16_384)
+KAIZEN_VISITOR_MAX_BODY_BYTES = env_int("VISITOR_MAX_BODY_BYTES", 16_384, minimum=1)
 KAIZEN_RATE_LIMITS = {
     # name: (requests, window seconds)
-    "visitor_ip": (env_int("RATE_LIMIT_VISITOR_PER_IP", 120), 60),
-    "visitor_site": (env_int("RATE_LIMIT_VISITOR_PER_SITE", 20_000), 60),
-    "public_ip": (env_int("RATE_LIMIT_PUBLIC_PER_IP", 60), 60),
-    "auth_failure_ip": (env_int("RATE_LIMIT_AUTH_FAILURES_PER_IP", 20), 300),
+    "visitor_ip": (env_int("RATE_LIMIT_VISITOR_PER_IP", 120, minimum=1), 60),
+    "visitor_site": (env_int("RATE_LIMIT_VISITOR_PER_SITE", 20_000, minimum=1), 60),
+    "public_ip": (env_int("RATE_LIMIT_PUBLIC_PER_IP", 60, minimum=1), 60),
+    "auth_failure_ip": (env_int("RATE_LIMIT_AUTH_FAILURES_PER_IP", 20, minimum=1), 300),
 }
 # Seconds an API key look-up is cached (revocation takes effect within this time).
 KAIZEN_API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 30)
-# Hot reads run as prepared statements on PostgreSQL (consents.prepared); 0 for a
-# transaction-pooling PgBouncer older than 1.21.
 # How long a process keeps its own copy of an entry of a shared (Redis) cache: API keys and
 # purposes read on every request (consent_platform.memo).
 KAIZEN_MEMO_SECONDS = env_int("MEMO_SECONDS", 2)
+# Hot reads run as prepared statements on PostgreSQL (consents.prepared); 0 for a
+# transaction-pooling PgBouncer older than 1.21.
 KAIZEN_PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", True)
 # Seconds a process adds up check counts before writing them (consents.tallies); 0 writes at
 # once, as local development does.

@@ -4,6 +4,7 @@ import re
 
 from rest_framework import serializers
 
+from consents.api.serializers import StrictBooleanField
 from consents.identifiers import VISITOR_ID_PATTERN
 
 EVENT_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -16,7 +17,7 @@ class BannerConsentInput(serializers.Serializer):
     notice_version = serializers.CharField(
         max_length=64, required=False, allow_null=True, allow_blank=True
     )
-    gpc = serializers.BooleanField(required=False, default=False)
+    gpc = StrictBooleanField(required=False, default=False)
     event_id = serializers.RegexField(
         EVENT_ID_PATTERN,
         error_messages={

@@ -266,3 +266,10 @@ def test_site_edits_reach_the_cached_site_at_once(browser_client, site, organiza
     assert status("e5", marketing_email=True) == 404
     assert browser_client.get_config("shop").status_code == 404
     assert browser_client.get_config("shop-renamed").status_code == 200
+
+
+@pytest.mark.parametrize("gpc", ["true", 1, "yes"])
+def test_the_gpc_flag_must_be_a_boolean(browser_client, site, gpc):
+    response = browser_client.post_consent("shop", consent_body(gpc=gpc))
+    assert response.status_code == 400, response.content
+    assert not ConsentEvent.objects.exists()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DEBUG": "0",
@@ -50,6 +52,20 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off():
     result = run_with({"DEBUG": "0", "ALLOWED_HOSTS": "x"}, "manage.py", "check")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0, got -1"),
+        ("VISITOR_MAX_BODY_BYTES", "0", "VISITOR_MAX_BODY_BYTES must be at least 1, got 0"),
+        ("RATE_LIMIT_PUBLIC_PER_IP", "ten", "RATE_LIMIT_PUBLIC_PER_IP must be an integer"),
+    ],
+)
+def test_refuses_to_start_with_an_integer_setting_out_of_range(name, value, message):
+    result = run_with({**PRODUCTION_ENV, name: value}, "manage.py", "check")
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_check_deploy_is_clean():
