@@ -1,12 +1,18 @@
 """Verify the live ledger of an organization against its hash chains (see docs/ledger.md)."""
 
+import csv
 import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from consents.exports import CSV_MANIFEST_PREFIX, manifest_signature_valid, records_from_csv_lines
+from consents.exports import (
+    CSV_MANIFEST_PREFIX,
+    FORMATS,
+    manifest_signature_valid,
+    records_from_csv_lines,
+)
 from consents.ledger import VerificationReport, iter_json_lines, verify_records
 from consents.models import ConsentEvent, DataSubject, Organization
 from consents.records import EVENT_VALUE_FIELDS, record_from_values
@@ -71,11 +77,55 @@ def _last_line(path: Path) -> tuple[bytes, int]:
     return last, len(last) + len(tail) - len(stripped)
 
 
-def load_manifest(path: Path) -> tuple[dict | None, int]:
-    """The export's manifest and how many bytes at the file's end hold it (0 for a sidecar)."""
-    sidecar = path.with_name(path.name + ".manifest.json")
+class UnreadableManifest(Exception):
+    """A manifest that is there but cannot be read, or is not shaped like an export's."""
+
+
+# The manifest fields the verifier reads, with the JSON type each must have.
+MANIFEST_FIELD_TYPES = {
+    "organization": (str, "a string"),
+    "format": (str, "a string"),
+    "complete": (bool, "true or false"),
+    "rows": (int, "an integer"),
+    "sha256": (str, "a string"),
+    "first_hash": (str, "a string"),
+    "last_hash": (str, "a string"),
+    "chain_anchors": (dict, "an object"),
+}
+
+
+def _is_chain_anchor(anchor) -> bool:
+    """A [seq, hash] pair, as the exporter writes it per subject."""
+    return (
+        isinstance(anchor, list)
+        and len(anchor) == 2
+        and type(anchor[0]) is int
+        and isinstance(anchor[1], str)
+    )
+
+
+def manifest_shape_problem(manifest) -> str | None:
+    """What makes the manifest unfit for the verifier to read, or None when it is fit."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    for name, (json_type, described) in MANIFEST_FIELD_TYPES.items():
+        value = manifest.get(name)
+        # JSON true is a Python int too, but never a row count
+        if not isinstance(value, json_type) or (json_type is int and isinstance(value, bool)):
+            return f"{name} must be {described}, got {json.dumps(value)[:40]}"
+    if manifest["format"] not in FORMATS:
+        return f"format must be one of {', '.join(FORMATS)}, got {manifest['format'][:40]!r}"
+    for subject, anchor in manifest["chain_anchors"].items():
+        if not _is_chain_anchor(anchor):
+            return f"chain_anchors of {subject[:40]!r} must be [seq, hash]"
+    return None
+
+
+def _parse_manifest(path: Path, sidecar: Path) -> tuple[object, int]:
+    """The manifest as parsed JSON (None when there is none) and the bytes it takes at the
+    file's end."""
     if sidecar.exists():
-        return json.loads(sidecar.read_text()), 0
+        return json.loads(sidecar.read_text(encoding="utf-8")), 0
     if not path.stat().st_size:
         return None, 0
     last, trailer_bytes = _last_line(path)
@@ -85,6 +135,24 @@ def load_manifest(path: Path) -> tuple[dict | None, int]:
     if text.startswith('{"manifest"'):
         return json.loads(text)["manifest"], trailer_bytes
     return None, 0
+
+
+def load_manifest(path: Path) -> tuple[dict | None, int]:
+    """The export's manifest and how many bytes at the file's end hold it (0 for a sidecar).
+
+    Raises UnreadableManifest when the file has a manifest the verifier cannot read."""
+    sidecar = path.with_name(path.name + ".manifest.json")
+    where = sidecar.name if sidecar.exists() else f"the last line of {path.name}"
+    try:
+        manifest, trailer_bytes = _parse_manifest(path, sidecar)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UnreadableManifest(f"unreadable manifest in {where}: {exc}") from None
+    if manifest is None:
+        return None, 0
+    problem = manifest_shape_problem(manifest)
+    if problem:
+        raise UnreadableManifest(f"unreadable manifest in {where}: {problem}")
+    return manifest, trailer_bytes
 
 
 def _data_lines(path: Path, data_size: int, digest) -> Iterator[str]:
@@ -101,7 +169,10 @@ def _data_lines(path: Path, data_size: int, digest) -> Iterator[str]:
 
 def verify_export_file(path: Path, public_key_hex: str | None = None) -> FileVerification:
     """Recompute an export's chains in one streaming pass, then hold it against its manifest."""
-    manifest, trailer_bytes = load_manifest(path)
+    try:
+        manifest, trailer_bytes = load_manifest(path)
+    except UnreadableManifest as exc:
+        return FileVerification(VerificationReport(), None, [str(exc)])
     if manifest is None:
         return FileVerification(
             VerificationReport(),
@@ -119,32 +190,37 @@ def verify_export_file(path: Path, public_key_hex: str | None = None) -> FileVer
             counts["last"] = record
             yield record
 
-    anchors = {k: tuple(v) for k, v in (manifest.get("chain_anchors") or {}).items()}
-    reader = records_from_csv_lines if manifest.get("format") == "csv" else iter_json_lines
+    anchors = {subject: tuple(anchor) for subject, anchor in manifest["chain_anchors"].items()}
+    reader = records_from_csv_lines if manifest["format"] == "csv" else iter_json_lines
     try:
         chain = verify_records(
-            counted(reader(lines)), chain_starts=anchors, complete=bool(manifest.get("complete"))
+            counted(reader(lines)), chain_starts=anchors, complete=manifest["complete"]
         )
         for _ in lines:  # read to the end so the digest covers the whole file
             pass
-    except (ValueError, KeyError, TypeError) as exc:
+    # Whatever the file holds: bytes that are not UTF-8, lines that are not records, JSON
+    # nested past the recursion limit, CSV fields past the csv module's field size limit.
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, csv.Error) as exc:
         return FileVerification(VerificationReport(), manifest, [f"unreadable export: {exc}"])
     result = FileVerification(chain, manifest)
     if not chain.ok:
         return result
-    if digest.hexdigest() != manifest.get("sha256"):
+    if digest.hexdigest() != manifest["sha256"]:
         result.problems.append("file SHA-256 differs from the manifest: the file was altered")
     rows = counts["rows"]
-    if rows != manifest.get("rows"):
-        change = "removed" if rows < manifest.get("rows", 0) else "inserted"
+    if rows != manifest["rows"]:
+        change = "removed" if rows < manifest["rows"] else "inserted"
         result.problems.append(
-            f"{rows} events in the file, the manifest says {manifest.get('rows')}: "
+            f"{rows} events in the file, the manifest says {manifest['rows']}: "
             f"an event was {change}"
         )
-    if counts["first"] and counts["first"]["hash"] != manifest.get("first_hash"):
-        result.problems.append(f"first event {counts['first']['id']} is not the manifest's first")
-    if counts["last"] and counts["last"]["hash"] != manifest.get("last_hash"):
-        result.problems.append(f"last event {counts['last']['id']} is not the manifest's last")
+    # The id is not hashed, so a verified record may still lack one.
+    if counts["first"] and counts["first"]["hash"] != manifest["first_hash"]:
+        result.problems.append(
+            f"first event {counts['first'].get('id')} is not the manifest's first"
+        )
+    if counts["last"] and counts["last"]["hash"] != manifest["last_hash"]:
+        result.problems.append(f"last event {counts['last'].get('id')} is not the manifest's last")
     if not manifest_signature_valid(manifest, public_key_hex):
         result.problems.append(
             "manifest signature does not verify"
@@ -168,12 +244,15 @@ def compare_export_with_live(path: Path, organization: Organization) -> LiveComp
     The chain alone cannot show a rewrite of a whole chain and its head; an export taken
     earlier can. An event that is gone counts as retention's work only where retention says
     so (its subject was deleted, or its chain now starts after it)."""
-    manifest, trailer_bytes = load_manifest(path)
+    try:
+        manifest, trailer_bytes = load_manifest(path)
+    except UnreadableManifest as exc:
+        return LiveComparison(problem=str(exc))
     if manifest is None:
         return LiveComparison(problem="no manifest found")
-    if manifest.get("organization") != organization.slug:
+    if manifest["organization"] != organization.slug:
         return LiveComparison(problem="the export belongs to another organization")
-    reader = records_from_csv_lines if manifest.get("format") == "csv" else iter_json_lines
+    reader = records_from_csv_lines if manifest["format"] == "csv" else iter_json_lines
     lines = _data_lines(path, path.stat().st_size - trailer_bytes, hashlib.sha256())
     result = LiveComparison()
     batch: list[dict] = []

@@ -29,6 +29,9 @@ class Command(BaseCommand):
             )
         if not name.strip():
             raise CommandError("--name must not be empty.")
+        longest_name = ApiKey._meta.get_field("name").max_length
+        if len(name.strip()) > longest_name:
+            raise CommandError(f"--name must be at most {longest_name} characters.")
         api_key, raw = create_api_key(
             organization=organization,
             name=name.strip(),
