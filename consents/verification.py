@@ -65,14 +65,23 @@ class FileVerification:
         return self.chain.ok and not self.problems
 
 
+TAIL_BLOCK_BYTES = 1 << 20
+
+
 def _last_line(path: Path) -> tuple[bytes, int]:
-    """The file's last non-empty line and the number of bytes it takes with its newlines."""
+    """The file's last non-empty line and the number of bytes it takes with its newlines.
+
+    Read backwards block by block until the line's start: a manifest line holds an anchor per
+    chain that retention trimmed, so it has no size limit."""
     with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(size - min(size, 1 << 20))
-        tail = handle.read()
-    stripped = tail.rstrip(b"\n")
+        position = handle.seek(0, 2)
+        tail = stripped = b""
+        while position > 0 and b"\n" not in stripped:
+            step = min(TAIL_BLOCK_BYTES, position)
+            position -= step
+            handle.seek(position)
+            tail = handle.read(step) + tail
+            stripped = tail.rstrip(b"\n")
     last = stripped.rpartition(b"\n")[2]
     return last, len(last) + len(tail) - len(stripped)
 

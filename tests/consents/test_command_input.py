@@ -221,3 +221,17 @@ def test_create_api_key_accepts_a_name_as_long_as_its_column(organization):
     longest = "k" * ApiKey._meta.get_field("name").max_length
     call_command("create_api_key", "--org", "acme", "--name", longest, "--scopes", "consents:write")
     assert ApiKey.objects.get().name == longest
+
+
+def test_verify_reads_a_trailing_manifest_of_many_megabytes(tmp_path, ledger):
+    """Retention leaves an anchor per trimmed chain in the manifest: tens of thousands of
+    chains make its line megabytes long, and the verifier must still find it."""
+    from consents.models import DataSubject
+
+    DataSubject.objects.bulk_create(
+        DataSubject(organization=ledger, chain_anchor_seq=3, chain_anchor_hash="ab" * 32)
+        for _ in range(30_000)
+    )
+    path = export_with_trailer(tmp_path, ledger)
+    assert len(path.read_bytes().rsplit(b"\n", 2)[-2]) > 3 * (1 << 20)
+    call_command("verify_events", str(path))
