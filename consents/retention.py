@@ -26,6 +26,7 @@ from consents.models import (
     DataSubject,
     Organization,
     PrivacyRequestLog,
+    Purpose,
     SubjectIdentifier,
     Suppression,
 )
@@ -33,6 +34,7 @@ from consents.selectors import MARKETING_KINDS, subject_by_identifier
 from consents.services import record_consent
 
 BATCH = 500
+CONTACTS = ("email", "phone")
 
 
 @contextmanager
@@ -114,8 +116,12 @@ def apply_retention(
 
 
 def _delete_inactive_anonymous(organization, cutoff, dry_run, report) -> None:
+    # An erased subject is no longer identified but its chain is opt-out proof: kept.
     subjects = DataSubject.objects.filter(
-        organization=organization, is_identified=False, last_activity_at__lt=cutoff
+        organization=organization,
+        is_identified=False,
+        erased_at=None,
+        last_activity_at__lt=cutoff,
     )
     if dry_run:
         report.subjects_deleted += subjects.count()
@@ -139,6 +145,7 @@ def _trim_active_anonymous(organization, cutoff, dry_run, report) -> None:
         ConsentEvent.objects.filter(
             organization=organization,
             subject__is_identified=False,
+            subject__erased_at=None,
             recorded_at__lt=cutoff,
             subject__last_activity_at__gte=cutoff,
         )
@@ -227,24 +234,42 @@ def erase_subject(
 ) -> ErasureResult:
     """Erase a person on request: identifiers and personal data go, opt-out proof stays.
 
-    Their email and phone hashes become suppression records (never contact again), their
-    events keep the decision but lose IP and user agent, their identifiers and state go, and
-    the request itself is logged (without the erased data).
+    Their email and phone hashes become suppression records (never contact again), and so
+    does each data-use opt-out they made, under every identifier they had (the refusal
+    outlives the state, which goes: checks keep answering "refused" rather than the default).
+    Their events keep the decision but lose IP and user agent, their identifiers go, and the
+    request itself is logged (without the erased data).
     """
     subject = subject_by_identifier(organization, kind, value)
     if subject is None:
         raise SubjectNotFound(f"No subject with that {kind}.")
     with ledger_maintenance():
         subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
-        contacts = list(
-            SubjectIdentifier.objects.filter(
-                subject=subject, kind__in=["email", "phone"]
-            ).values_list("kind", "value_hash")
+        identifiers = list(
+            SubjectIdentifier.objects.filter(subject=subject).values_list("kind", "value_hash")
         )
-        Suppression.objects.bulk_create(
-            Suppression(organization=organization, kind=k, value_hash=h, reason="erasure")
-            for k, h in contacts
+        refused_data_uses = list(
+            ConsentState.objects.filter(
+                subject=subject, granted=False, purpose__kind=Purpose.Kind.DATA_USE_OPT_OUT
+            ).values_list("purpose__key", flat=True)
         )
+        never_contact = [
+            (kind, value_hash, "") for kind, value_hash in identifiers if kind in CONTACTS
+        ]
+        kept_refusals = [
+            (kind, value_hash, key) for kind, value_hash in identifiers for key in refused_data_uses
+        ]
+        suppressions = [
+            Suppression(
+                organization=organization,
+                kind=kind,
+                value_hash=value_hash,
+                purpose_key=purpose_key,
+                reason="erasure",
+            )
+            for kind, value_hash, purpose_key in never_contact + kept_refusals
+        ]
+        Suppression.objects.bulk_create(suppressions)
         deidentified = deidentify_events({"subject": subject})
         identifiers_removed, _ = SubjectIdentifier.objects.filter(subject=subject).delete()
         states_removed, _ = ConsentState.objects.filter(subject=subject).delete()
@@ -258,10 +283,10 @@ def erase_subject(
             performed_by=performed_by[:64],
             details={
                 "identifiers_removed": identifiers_removed,
-                "suppressions": len(contacts),
+                "suppressions": len(suppressions),
                 "events_deidentified": deidentified,
             },
         )
     return ErasureResult(
-        str(subject.uid), identifiers_removed, len(contacts), deidentified, states_removed
+        str(subject.uid), identifiers_removed, len(suppressions), deidentified, states_removed
     )

@@ -160,7 +160,7 @@ def check_identifiers(
     mode = purpose.mode_for(group)
     unique_hashes = list(dict.fromkeys(hashes))
     found, suppressed = _states_by_hash(
-        organization, purpose, identifier_type, unique_hashes, purpose.kind in MARKETING_KINDS
+        organization, purpose, identifier_type, unique_hashes, consults_suppressions(purpose)
     )
     results = []
     allowed_count = 0
@@ -205,7 +205,7 @@ CHECK_SUPPRESSIONS_SQL = """
 UNION ALL
 SELECT value_hash, NULL, NULL, TRUE
 FROM consents_suppression
-WHERE organization_id = %s AND kind = %s AND purpose_key IN ('', %s)
+WHERE organization_id = %s AND kind = %s AND purpose_key IN (%s, %s)
   AND value_hash IN (SELECT unnest(string_to_array(%s, ',')))
 """
 ONE_HASH = "IN (SELECT unnest(string_to_array(%s, ',')))"
@@ -220,8 +220,20 @@ def check_query(
     params = [purpose.pk, organization.pk, identifier_type, joined]
     if with_suppressions:
         sql += CHECK_SUPPRESSIONS_SQL
-        params += [organization.pk, identifier_type, purpose.key, joined]
+        params += [organization.pk, identifier_type, *suppression_keys(purpose), joined]
     return sql, params
+
+
+def consults_suppressions(purpose: Purpose) -> bool:
+    """Marketing answers to never-contact records; a data-use opt-out to the refusals an
+    erasure kept (an erased person's "do not sell" must not turn back into the default)."""
+    return purpose.kind in MARKETING_KINDS or purpose.kind == Purpose.Kind.DATA_USE_OPT_OUT
+
+
+def suppression_keys(purpose: Purpose) -> tuple[str, str]:
+    """The purpose_key values of the suppressions that answer for `purpose`: "" (all
+    marketing) and its own key for marketing, its own key alone for anything else."""
+    return ("" if purpose.kind in MARKETING_KINDS else purpose.key), purpose.key
 
 
 def _states_by_hash(
@@ -250,7 +262,7 @@ def _states_by_hash(
                 Suppression.objects.filter(
                     organization=organization,
                     kind=identifier_type,
-                    purpose_key__in=["", purpose.key],
+                    purpose_key__in=suppression_keys(purpose),
                     value_hash__in=hashes,
                 ).values_list(
                     "value_hash",

@@ -575,16 +575,18 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
 
 
 def _lift_suppressions(organization, normalized, events, purposes) -> None:
-    """A person who opts in again themselves lifts the erasure's never-contact record."""
+    """A person who opts in again themselves lifts the erasure's records their grant
+    contradicts: never-contact on a marketing grant, a kept refusal on its purpose's grant."""
     marketing = {Purpose.Kind.COMMUNICATION_CHANNEL, Purpose.Kind.MARKETING_TOPIC}
-    if not any(e.granted and purposes[e.purpose.key].kind in marketing for e in events):
+    granted = {e.purpose.key for e in events if e.granted}
+    if not granted:
         return
-    for kind in ("email", "phone"):
-        if kind in normalized:
-            value_hash = hash_identifier(organization.identifier_secret, kind, normalized[kind])
-            Suppression.objects.filter(
-                organization=organization, kind=kind, value_hash=value_hash
-            ).delete()
+    lifted = granted | ({""} if any(purposes[k].kind in marketing for k in granted) else set())
+    for kind, value in normalized.items():
+        value_hash = hash_identifier(organization.identifier_secret, kind, value)
+        Suppression.objects.filter(
+            organization=organization, kind=kind, value_hash=value_hash, purpose_key__in=lifted
+        ).delete()
 
 
 def webhook_payload(organization, subject, event: ConsentEvent) -> dict:

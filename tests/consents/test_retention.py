@@ -197,3 +197,60 @@ def test_erasure_command_errors_are_readable(organization):
         call_command("erase_subject", "--org", organization.slug, "--email", "not-an-email")
     with pytest.raises(CommandError, match="exactly one"):
         call_command("erase_subject", "--org", organization.slug)
+
+
+def check(organization, purpose_key, kind, value, jurisdiction="US-CA"):
+    [result] = check_identifiers(
+        organization, organization.purpose_map[purpose_key], kind, [value], jurisdiction
+    )
+    return result.allowed, result.reason
+
+
+def test_erasure_keeps_a_do_not_sell_opt_out_under_every_identifier(organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "ca@example.com", "visitor_id": "visitor-0123456789abcdef"},
+        choices={"sale_share": False, "targeted_advertising": True},
+        source="preference_center",
+        actor="t",
+        jurisdiction="US-CA",
+    )
+    assert check(organization, "sale_share", "email", "ca@example.com") == (False, "denied")
+    call_command("erase_subject", "--org", organization.slug, "--email", "ca@example.com")
+
+    for kind, value in (("email", "ca@example.com"), ("visitor_id", "visitor-0123456789abcdef")):
+        assert check(organization, "sale_share", kind, value) == (False, "suppressed")
+    # Only refusals are kept: a grant the person gave is not turned into a refusal.
+    allowed = check(organization, "targeted_advertising", "email", "ca@example.com")
+    assert allowed == (True, "default_opt_out")
+    # Marketing stays blocked for the address, as before.
+    assert check(organization, "marketing_email", "email", "ca@example.com")[1] == "suppressed"
+
+    # The person opts in to sale again themselves: that refusal is lifted, marketing is not.
+    record_consent(
+        organization=organization,
+        identifiers={"email": "ca@example.com"},
+        choices={"sale_share": True},
+        source="preference_center",
+        actor="subject",
+        jurisdiction="US-CA",
+    )
+    assert check(organization, "sale_share", "email", "ca@example.com") == (True, "granted")
+    assert check(organization, "marketing_email", "email", "ca@example.com")[1] == "suppressed"
+
+
+def test_retention_keeps_the_chain_of_an_erased_person(organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "old@example.com"},
+        choices={"marketing_email": False},
+        source="api",
+        actor="t",
+    )
+    call_command("erase_subject", "--org", organization.slug, "--email", "old@example.com")
+    DataSubject.objects.update(last_activity_at=timezone.now() - timedelta(days=400))
+
+    report = apply_retention(organization, performed_by="test")
+    assert (report.subjects_deleted, report.events_deleted) == (0, 0)
+    assert ConsentEvent.objects.get().granted is False  # the opt-out proof is still there
+    assert verify_organization_ledger(organization).ok
