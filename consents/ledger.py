@@ -140,6 +140,9 @@ def _check_one(record, previous, start, complete) -> ChainProblem | None:
         != record["pii_digest"]
     ):
         return problem("personal_data_edited", "IP or user agent differs from its digest")
+    if not salt and (record.get("ip_truncated") or record.get("user_agent")):
+        # De-identification removes the salt with the data: data without a salt was put back.
+        return problem("personal_data_edited", "IP or user agent present without its salt")
     if event_hash(record) != record["hash"]:
         return problem("edited", "content does not match its hash")
     if previous is None:

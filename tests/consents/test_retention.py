@@ -254,3 +254,23 @@ def test_retention_keeps_the_chain_of_an_erased_person(organization):
     assert (report.subjects_deleted, report.events_deleted) == (0, 0)
     assert ConsentEvent.objects.get().granted is False  # the opt-out proof is still there
     assert verify_organization_ledger(organization).ok
+
+
+def test_personal_data_put_back_without_its_salt_is_detected(organization):
+    record_consent(
+        organization=organization,
+        identifiers={"email": "ada@example.com"},
+        choices={"marketing_email": True},
+        source="api",
+        actor="t",
+        ip="192.0.2.1",
+        user_agent="UA/1",
+    )
+    assert verify_organization_ledger(organization).ok
+    with ledger_maintenance():
+        ConsentEvent._base_manager.update(
+            ip_truncated="203.0.113.0", user_agent="Forged/9", pii_salt=None
+        )
+    report = verify_organization_ledger(organization)
+    assert not report.ok
+    assert "present without its salt" in report.problems[0].message
