@@ -19,7 +19,10 @@
     personalization_storage: "functional", security_storage: "necessary"
   };
   var gpc = navigator.globalPrivacyControl === true;
-  var cfg = load(LS_CFG);
+  var cfg = validConfig(load(LS_CFG)) ? load(LS_CFG) : null;
+  // A cached config may be another jurisdiction's (a trip, a VPN): until this page's own
+  // arrives, no default grants anything; only the visitor's own choices count.
+  var confirmed = false;
   var stored = readCookie();
   var applied = {};
   var pushed = "";
@@ -41,9 +44,21 @@
     crypto.getRandomValues(b);
     return btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
+  function isObject(v) { return !!v && typeof v === "object" && !Array.isArray(v); }
+  function validConfig(c) {
+    return isObject(c) && Array.isArray(c.purposes) && Array.isArray(c.gpc_purposes) &&
+      isObject(c.cookie) && isObject(c.texts) && isObject(c.appearance) && typeof c.config_version === "string";
+  }
+  // A record we cannot read is no record: the visitor is asked again.
   function readCookie() {
     var m = d.cookie.match(/(?:^|;\s*)kz_consent=([^;]*)/);
-    try { var v = m && JSON.parse(decodeURIComponent(m[1])); return v && v.c ? v : null; } catch (e) { return null; }
+    try { var v = m && JSON.parse(decodeURIComponent(m[1])); } catch (e) { return null; }
+    return isObject(v) && isObject(v.c) && typeof v.t === "number" && typeof v.id === "string" ? v : null;
+  }
+  // The delivery queue, keeping only entries that can be sent.
+  function queue() {
+    var q = load(LS_Q);
+    return Array.isArray(q) ? q.filter(function (x) { return isObject(x) && typeof x.event_id === "string"; }) : [];
   }
 
   function purposes() { return cfg ? cfg.purposes : []; }
@@ -57,15 +72,20 @@
   }
   // The decision in force per purpose: the record's choice, else the jurisdiction's default.
   function effective(rec) {
-    var out = {}, c = ((rec === undefined ? stored : rec) || {}).c || {};
+    var r = rec === undefined ? stored : rec, out = {}, c = (r && !staleNotice(r) && r.c) || {};
     if (!cfg) { for (var k in c) out[k] = !!c[k]; return out; }
     purposes().forEach(function (p) {
       out[p.key] = p.mode === "always_on" ? true
         : gpcLocked(p.key) ? false
         : p.key in c ? !!c[p.key] && !expired(p)
-        : p.mode === "opt_out";
+        : p.mode === "opt_out" && confirmed;
     });
     return out;
+  }
+  // Choices made under a notice that now asks for fresh consent no longer count.
+  function staleNotice(rec) {
+    var n = cfg && cfg.notice;
+    return !!(n && n.requires_fresh_consent && rec.n !== n.version);
   }
   function optedOutHere() {
     return !!stored && purposes().some(function (p) { return p.mode === "opt_out" && stored.c[p.key] === 0; });
@@ -77,8 +97,7 @@
   function needsPrompt() {
     if (!stored || !stored.d) return true;
     if (now() - stored.t > lifetimeDays() * DAY) return true;
-    var n = cfg.notice;
-    if (n && n.requires_fresh_consent && stored.n !== n.version) return true;
+    if (staleNotice(stored)) return true;
     return purposes().some(function (p) {
       return p.mode === "opt_in" && (!(p.key in stored.c) || expired(p));
     });
@@ -107,12 +126,13 @@
   pushed = JSON.stringify(defaults);
   defaults.wait_for_update = 500;
   gtag("consent", "default", defaults);
-  if (stored) pushConsentMode();
+  if (stored) { pushed = ""; pushConsentMode(); }  // re-issued from the stored choice on every load
 
   // Blocked elements run in document order; an external script finishes before the next starts.
   function allowedFor(el) {
     var state = effective();
-    return el.getAttribute("data-consent").split(/[\s,]+/).every(function (k) { return !k || state[k]; });
+    var keys = el.getAttribute("data-consent").split(/[\s,]+/).filter(Boolean);
+    return keys.length > 0 && keys.every(function (k) { return state[k]; });
   }
   function activateOne(el) {
     var src = el.getAttribute("data-src");
@@ -160,13 +180,22 @@
   function emit(name) {
     d.dispatchEvent(new CustomEvent("kaizen:consent-" + name, { detail: detail() }));
   }
+  // Withdrawal: a frame that runs for a purpose no longer allowed is unloaded (scripts cannot be).
+  function unloadFrames() {
+    [].forEach.call(d.querySelectorAll("iframe[data-consent]:not([data-src])"), function (f) {
+      if (allowedFor(f)) return;
+      f.setAttribute("data-src", f.getAttribute("src") || "");
+      f.src = "about:blank";
+    });
+  }
   function apply(announce) {
-    var state = effective(), changed = false;
+    var state = effective(), changed = false, withdrawn = false;
     for (var k in state) {
       if (state[k] !== applied[k]) changed = true;
-      if (applied[k] && !state[k]) deleteCookies(k);
+      if (applied[k] && !state[k]) { deleteCookies(k); withdrawn = true; }
     }
     applied = state;
+    if (withdrawn) unloadFrames();
     activate();
     pushConsentMode();
     if (!isReady) {
@@ -182,7 +211,7 @@
   // Delivery: queued in localStorage first, so a choice survives being offline or a closed tab.
   var flushing = false, retryTimer;
   function send(choices) {
-    var q = load(LS_Q) || [];
+    var q = queue();
     q.push({
       visitor_id: stored.id, choices: choices, notice_version: stored.n || null, gpc: gpc,
       event_id: randomId(), occurred_at: new Date().toISOString()
@@ -191,7 +220,7 @@
     flush();
   }
   function flush() {
-    var q = load(LS_Q) || [];
+    var q = queue();
     if (flushing || !q.length) return;
     flushing = true;
     var item = q[0];
@@ -202,7 +231,7 @@
       // 4xx other than 408/429 will never succeed: drop it rather than retry forever.
       if (r.status >= 500 || r.status === 429 || r.status === 408) throw r.status;
     }).then(function () {
-      save(LS_Q, (load(LS_Q) || []).filter(function (x) { return x.event_id !== item.event_id; }));
+      save(LS_Q, queue().filter(function (x) { return x.event_id !== item.event_id; }));
       flushing = false;
       flush();
     }, function () {
@@ -474,7 +503,8 @@
   function fetchConfig() {
     var lang = ds.lang || d.documentElement.lang || navigator.language || "en";
     return fetch(BASE + "/config?lang=" + encodeURIComponent(lang), { credentials: "omit" })
-      .then(function (r) { if (!r.ok) throw r.status; return r.json(); });
+      .then(function (r) { if (!r.ok) throw r.status; return r.json(); })
+      .then(function (c) { if (!validConfig(c)) throw new Error("config"); return c; });
   }
 
   w.KaizenConsent = {
@@ -500,29 +530,42 @@
 
   var hadCached = !!cfg;
   if (hadCached) start();
-  fetchConfig().then(function (fresh) {
+  // The config changed since it was cached: redraw and re-check with the fresh one.
+  function redraw() {
+    [ui.banner, ui.prefs, ui.fab].forEach(function (e) { if (e) e.remove(); });
+    var wasOpen = ui.banner && !ui.banner.hidden;
+    ui = { watching: ui.watching };
+    applyGpc();
+    apply(false);
+    cssLoaded.then(function () {
+      if (wasOpen || needsPrompt()) showBanner(); else showFab();
+      announceDisplay();  // after the redraw: a banner that stays on screen reports nothing
+    });
+  }
+  function onFresh(fresh) {
     save(LS_CFG, fresh);
     var changed = !hadCached || fresh.config_version !== cfg.config_version;
     cfg = fresh;
+    confirmed = true;
     w.KaizenConsent.config = cfg;
     if (!hadCached) return start();
-    if (!changed) return;
-    // The config changed since it was cached: redraw and re-check with the fresh one.
     whenDom(function () {
-      [ui.banner, ui.prefs, ui.fab].forEach(function (e) { if (e) e.remove(); });
-      var wasOpen = ui.banner && !ui.banner.hidden;
-      ui = { watching: ui.watching };
-      applyGpc();
-      apply(false);
-      cssLoaded.then(function () {
-        if (wasOpen || needsPrompt()) showBanner(); else showFab();
-        announceDisplay();  // after the redraw: a banner that stays on screen reports nothing
-      });
+      if (!changed) apply(false);  // the jurisdiction's defaults now hold
+      // A visitor in the preferences dialog finishes first.
+      else if (ui.prefs && ui.prefs.open) ui.prefs.addEventListener("close", redraw, { once: true });
+      else redraw();
     });
-  }, function () {
-    if (!hadCached) w.addEventListener("online", function retry() {
-      w.removeEventListener("online", retry);
-      fetchConfig().then(function (fresh) { save(LS_CFG, fresh); cfg = fresh; start(); });
+  }
+  // Offline, an error page or a broken answer: try again when back online or in 30 s.
+  var attempts = 0;
+  function getConfig() {
+    fetchConfig().then(onFresh, function () {
+      if (++attempts > 5) return;
+      var timer;
+      function again() { w.removeEventListener("online", again); clearTimeout(timer); getConfig(); }
+      w.addEventListener("online", again);
+      timer = setTimeout(again, 30000);
     });
-  });
+  }
+  getConfig();
 })(window, document);

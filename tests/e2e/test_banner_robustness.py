@@ -1,0 +1,172 @@
+"""The banner when what the browser holds is stale, foreign or broken: a config cached in
+another jurisdiction, a notice that asks for fresh consent, corrupt storage, a broken config
+answer. Nothing may run before consent, and the visitor must still be able to choose."""
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import ledger_for, wait_delivered, wait_until
+from tests.e2e.test_banner import DATA_LAYER, banner_button
+from tests.e2e.test_banner_reprompt import consent_cookie
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CONFIG = "**/api/v1/sites/demo/config*"
+OPTIONAL_SIGNALS = (
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+)
+SETTLED = "document.querySelector('.kz-banner:not([hidden]), .kz-fab:not([hidden])')"
+
+
+def consent_entries(page) -> list:
+    """The Consent Mode commands in the dataLayer: [["default"|"update", {signals}], ...]."""
+    return [
+        entry["items"][1:3]
+        for entry in page.evaluate(DATA_LAYER)
+        if entry["items"] and entry["items"][0] == "consent"
+    ]
+
+
+def test_a_config_cached_in_another_jurisdiction_grants_nothing_before_the_fresh_one(
+    open_page, demo_site
+):
+    page = open_page(extra_http_headers={"CF-IPCountry": "US"})
+    page.goto(demo_site.url)
+    wait_until(page, "(window.demoRuns || []).length === 2")  # US: opt-out defaults run
+
+    page.context.clear_cookies()
+    page.context.set_extra_http_headers({"CF-IPCountry": "DE"})
+    held = []
+    page.route(CONFIG, lambda route: held.append(route))  # the fresh config is held back
+    page.reload()
+    wait_until(page, "window.KaizenConsent && document.readyState === 'complete'")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.demoRuns || []") == []
+    assert page.get_attribute("#ad-pixel", "src") is None
+    first = consent_entries(page)[0]
+    assert first[0] == "default" and {first[1][s] for s in OPTIONAL_SIGNALS} == {"denied"}
+
+    held[0].continue_()
+    banner_button(page, "Reject all").wait_for()  # Germany asks
+    assert page.evaluate("window.demoRuns || []") == []
+    assert page.problems == []
+
+
+def test_choices_under_a_notice_that_asks_for_fresh_consent_no_longer_run(open_page, demo_site):
+    from django.utils import timezone
+
+    from consents.models import Notice, Organization
+
+    Notice.objects.create(
+        organization=Organization.objects.get(slug="demo"),
+        version="2026-06",
+        title="New",
+        text="New purposes.",
+        requires_fresh_consent=True,
+        published_at=timezone.now() - timezone.timedelta(minutes=1),
+    )
+    page = open_page()
+    page.goto(demo_site.url)  # caches the config, which holds the new notice
+    wait_until(page, SETTLED)
+    page.context.add_cookies([consent_cookie(demo_site.url, days_ago=1, choice=1)])
+    page.reload()
+    banner_button(page, "Accept all").wait_for()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.demoRuns || []") == []
+    for command, signals in consent_entries(page):
+        assert signals["analytics_storage"] == "denied", command
+
+
+def test_a_stored_choice_is_reissued_as_a_consent_update_on_every_load(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    banner_button(page, "Reject all").click()
+    wait_delivered(page)
+    page.reload()
+    wait_until(page, SETTLED)
+    commands = [command for command, _signals in consent_entries(page)]
+    assert commands[:2] == ["default", "update"]
+
+
+@pytest.mark.parametrize("cached", ["{}", '{"purposes": 5}', "[]", "not json"])
+def test_a_broken_cached_config_is_ignored(open_page, demo_site, cached):
+    page = open_page(init_script=f"localStorage.setItem('kz_cfg:demo', {json.dumps(cached)});")
+    page.goto(demo_site.url)
+    banner_button(page, "Accept all").wait_for()
+    assert consent_entries(page)[0][0] == "default"
+    assert page.problems == []
+
+
+def test_a_broken_config_answer_is_not_cached_and_denies_everything(open_page, demo_site):
+    page = open_page()
+    page.route(CONFIG, lambda route: route.fulfill(json={"error": "maintenance"}))
+    page.goto(demo_site.url)
+    wait_until(page, "window.KaizenConsent && document.readyState === 'complete'")
+    page.wait_for_timeout(300)
+    assert page.evaluate("localStorage.getItem('kz_cfg:demo')") is None
+    first = consent_entries(page)[0]
+    assert first[0] == "default" and {first[1][s] for s in OPTIONAL_SIGNALS} == {"denied"}
+    assert page.evaluate("window.demoRuns || []") == []
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("queued", ["[null]", "{}", '"x"', '[{"no_event_id": 1}]'])
+def test_a_corrupt_delivery_queue_does_not_lose_the_next_decision(open_page, demo_site, queued):
+    page = open_page(init_script=f"localStorage.setItem('kz_queue:demo', {json.dumps(queued)});")
+    page.goto(demo_site.url)
+    banner_button(page, "Accept all").click()
+    wait_delivered(page)
+    assert {event.purpose.key for event in ledger_for(page)} >= {"analytics", "advertising"}
+    assert page.problems == []
+
+
+@pytest.mark.parametrize(
+    "record", [{"c": 1, "d": 1}, {"c": "x"}, {"id": "v", "c": {}, "t": "x", "d": 1}, [1]]
+)
+def test_an_unreadable_consent_cookie_means_asking_again(open_page, demo_site, record):
+    from urllib.parse import quote
+
+    page = open_page()
+    page.context.add_cookies(
+        [{"name": "kz_consent", "value": quote(json.dumps(record)), "url": demo_site.url}]
+    )
+    page.goto(demo_site.url)
+    banner_button(page, "Reject all").wait_for()
+    assert page.problems == []
+
+
+WIDGET = """(keys) => {
+  const frame = document.createElement('iframe');
+  frame.id = 'widget-' + keys.length;
+  frame.setAttribute('data-consent', keys);
+  frame.setAttribute('data-src', 'about:blank#widget');
+  document.body.appendChild(frame);
+}"""
+
+
+def test_a_withdrawn_frame_is_unloaded_and_an_empty_purpose_list_never_loads(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    banner_button(page, "Reject all").click()
+    page.evaluate(WIDGET, "functional")
+    page.evaluate(WIDGET, "")
+    page.evaluate("KaizenConsent.set({functional: true})")
+    wait_until(
+        page, "document.getElementById('widget-10').getAttribute('src') === 'about:blank#widget'"
+    )
+
+    page.evaluate("KaizenConsent.set({functional: false})")
+    wait_until(page, "document.getElementById('widget-10').getAttribute('src') === 'about:blank'")
+    assert page.get_attribute("#widget-10", "data-src") == "about:blank#widget"
+    assert page.get_attribute("#widget-0", "src") is None  # data-consent="" is not "no purpose"
+    page.evaluate("KaizenConsent.set({functional: true})")
+    wait_until(
+        page, "document.getElementById('widget-10').getAttribute('src') === 'about:blank#widget'"
+    )
+    assert page.problems == []
