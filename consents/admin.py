@@ -96,6 +96,18 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class FixedOnceCreated:
+    """Fields the ledger's hashes name (an organization's slug, a purpose's or a site's key):
+    set when the row is made, then read-only. A rename would make every event that names the
+    old value fail verification, as if it had been edited."""
+
+    fixed_after_creation: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + self.fixed_after_creation if obj is not None and obj.pk else fields
+
+
 def member_role(request, organization) -> str | None:
     if request.user.is_superuser:
         return Membership.Role.ADMIN
@@ -104,8 +116,9 @@ def member_role(request, organization) -> str | None:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin):
+class OrganizationAdmin(FixedOnceCreated, OrganizationScopedAdmin):
     organization_path = "id"
+    fixed_after_creation = ("slug",)
     list_display = ("slug", "name", "default_jurisdiction", "email_double_opt_in", "links")
     search_fields = ("slug", "name")
     readonly_fields = ("export_public_key",)
@@ -214,7 +227,8 @@ class MembershipAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Purpose)
-class PurposeAdmin(OrganizationScopedAdmin):
+class PurposeAdmin(FixedOnceCreated, OrganizationScopedAdmin):
+    fixed_after_creation = ("key",)
     list_display = (
         "key",
         "name",
@@ -453,10 +467,13 @@ class WebhookDeliveryAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Deliver again")
+    @admin.action(description="Deliver again", permissions=["change"])
     def replay(self, request, queryset):
         from django.utils import timezone
 
+        if not request.user.is_superuser:  # an auditor of one organization, admin of another
+            writable = member_organization_ids(request, self.write_roles)
+            queryset = queryset.filter(endpoint__organization__in=writable)
         # A fresh set of attempts: a delivery that had given up is retried in full.
         count = queryset.update(
             status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now(), attempts=0

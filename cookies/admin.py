@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html
 
-from consents.admin import OrganizationScopedAdmin, member_organization_ids
+from consents.admin import FixedOnceCreated, OrganizationScopedAdmin, member_organization_ids
 from consents.models import Membership
 from cookies.models import BannerText, CookieDefinition, Site, Vendor
 from cookies.selectors import embed_snippet
@@ -59,7 +59,8 @@ class SameOrganizationChoicesMixin:
 
 
 @admin.register(Site)
-class SiteAdmin(OrganizationScopedAdmin):
+class SiteAdmin(FixedOnceCreated, OrganizationScopedAdmin):
+    fixed_after_creation = ("key",)
     list_display = ("key", "name", "organization", "default_jurisdiction", "updated_at")
     list_filter = ("organization",)
     search_fields = ("key", "name")

@@ -61,3 +61,51 @@ def test_ledger_is_read_only_in_the_admin(client, organization):
     assert client.get(reverse("admin:consents_consentevent_add")).status_code == 403
     event.refresh_from_db()
     assert event.granted is True
+
+
+@pytest.mark.parametrize(
+    ("url_name", "field", "of"),
+    [
+        ("admin:consents_purpose_change", "key", "purpose"),
+        ("admin:consents_organization_change", "slug", "organization"),
+        ("admin:cookies_site_change", "key", "site"),
+    ],
+)
+def test_names_the_ledger_hashes_cannot_be_renamed(client, organization, url_name, field, of):
+    from tests.factories import SiteFactory
+
+    site = SiteFactory(organization=organization, key="shop")
+    rows = {"purpose": organization.purpose_map["analytics"], "organization": organization}
+    row = rows.get(of, site)
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    page = client.get(reverse(url_name, args=[row.pk]))
+    assert page.status_code == 200
+    assert f'name="{field}"' not in page.content.decode()  # shown, not an input
+    assert field in page.context["adminform"].readonly_fields
+
+
+def test_an_auditor_cannot_queue_webhook_deliveries_again(auditor_client, organization):
+    from consents.models import WebhookDelivery
+    from tests.factories import WebhookEndpointFactory
+
+    endpoint = WebhookEndpointFactory(organization=organization)
+    record_consent(
+        organization=organization,
+        identifiers={"email": "cy@example.com"},
+        choices={"marketing_email": True},
+        source="api",
+        actor="t",
+    )
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered", attempts=1)
+    page = auditor_client.get("/admin/consents/webhookdelivery/")
+    action_form = page.context["action_form"]  # None: no action is offered at all
+    assert action_form is None or "replay" not in str(action_form.fields["action"].choices)
+    auditor_client.post(
+        "/admin/consents/webhookdelivery/",
+        {"action": "replay", "_selected_action": [delivery.pk]},
+    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
