@@ -10,15 +10,15 @@ least once: receivers dedupe on the `Kaizen-Delivery` header (or `delivery_id` i
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import random
 import socket
+import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -97,43 +97,82 @@ def delivery_body(delivery: WebhookDelivery) -> bytes:
     ).encode()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is an answer we count as a failure, not something to follow
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 PRIVATE_ADDRESS = "refused: the receiver's address is not public"
+NOT_HTTP = "refused: a receiver is an http or https URL"
+MAX_ANSWER_BYTES = 65_536
 
 
-def receiver_is_public(url: str) -> bool:
-    """Whether every address the URL's host resolves to is a public one.
+def public_address(host: str) -> str | None:
+    """One address to reach `host` at, when every address it resolves to is public; else None.
 
     Endpoints are configured by tenant admins; without this a worker inside the network could
     be pointed at internal services (or a cloud metadata address) and used to probe them."""
-    host = urllib.parse.urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
+        return None
+    addresses = [info[4][0] for info in infos]
+    if not addresses or not all(ipaddress.ip_address(a).is_global for a in addresses):
+        return None
+    return addresses[0]
+
+
+def receiver_is_public(url: str) -> bool:
+    return public_address(urllib.parse.urlsplit(url).hostname or "") is not None
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to what the name resolves to next: a
+    name that answers a public address to the check and a private one to the connection
+    (DNS rebinding) cannot reach the inside."""
+
+    def __init__(self, host, *, address=None, **kwargs):
+        super().__init__(host, **kwargs)
+        self.address = address or host
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """As _PinnedHTTPConnection; the certificate is still checked against the host name."""
+
+    def __init__(self, host, *, address=None, **kwargs):
+        super().__init__(host, context=ssl.create_default_context(), **kwargs)
+        self.address = address or host
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | None, str]:
-    """POST once; return (HTTP status or None, error text or "")."""
-    if not settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES and not receiver_is_public(url):
-        return None, PRIVATE_ADDRESS
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    """POST once; return (HTTP status or None, error text or ""). A redirect is an answer we
+    count as a failure, not something to follow."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None, NOT_HTTP
+    address = None
+    if not settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        address = public_address(parts.hostname or "")
+        if address is None:
+            return None, PRIVATE_ADDRESS
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    receiver = None
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:500]
+        receiver = connection_class(
+            parts.hostname, port=parts.port, timeout=timeout, address=address
+        )
+        receiver.request("POST", path, body=body, headers=headers)
+        answer = receiver.getresponse()
+        answer.read(MAX_ANSWER_BYTES)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        if receiver is not None:
+            receiver.close()
+    return answer.status, "" if 200 <= answer.status < 300 else f"HTTP {answer.status}"
 
 
 def claim_due(policy: RetryPolicy, limit: int) -> list[WebhookDelivery]:

@@ -316,3 +316,54 @@ def test_receivers_on_private_addresses_are_refused_in_production(settings):
     ):
         assert webhooks.post(url, b"{}", {}, timeout=1) == (None, webhooks.PRIVATE_ADDRESS)
     assert webhooks.receiver_is_public("https://93.184.216.34/hook")
+
+
+def test_a_name_that_rebinds_to_a_private_address_is_never_connected_to(settings, monkeypatch):
+    """DNS rebinding: the check sees a public address, a second look-up would give loopback.
+    The worker connects to the address it checked."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from consents import webhooks
+
+    settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    reached = []
+
+    class Inside(BaseHTTPRequestHandler):
+        def do_POST(self):
+            reached.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    inside = HTTPServer(("127.0.0.1", 0), Inside)
+    threading.Thread(target=inside.serve_forever, daemon=True).start()
+    real_getaddrinfo = socket.getaddrinfo
+    lookups = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "rebind.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) > 1 else "93.184.216.34"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    url = f"http://rebind.example:{inside.server_port}/internal"
+    try:
+        status, _error = webhooks.post(url, b"{}", {}, timeout=1)
+    finally:
+        inside.shutdown()
+    assert reached == [] and status is None
+    assert lookups == ["rebind.example"]  # resolved once, for the check
+
+
+def test_only_http_receivers_are_posted_to(settings):
+    from consents import webhooks
+
+    settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    for url in ("ftp://example.com/hook", "file:///etc/passwd", "http:///nohost"):
+        assert webhooks.post(url, b"{}", {}, timeout=1) == (None, webhooks.NOT_HTTP)
