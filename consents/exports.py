@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -105,6 +106,26 @@ def manifest_signature_valid(manifest: dict, public_key_hex: str | None = None) 
     return True
 
 
+SETTLE_LOCK_TIMEOUT = "10s"
+
+
+def settled_max_id(events) -> int:
+    """The highest id of `events`, read when no lower id can still appear.
+
+    An event takes its id when its INSERT runs, not when its transaction commits: a writer
+    holding id 41 may commit after another committed 42, and an export bounded at 42 that did
+    not wait would say `complete` without 41. On PostgreSQL the bound is read under a SHARE
+    lock on the ledger, granted once the writers in flight have committed (milliseconds); new
+    writers wait only while max(id) is read. Inside a caller's transaction the lock would last
+    as long as it, so there the bound is read as it stands."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return events.aggregate(top=Max("id"))["top"] or 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{SETTLE_LOCK_TIMEOUT}'")
+        cursor.execute(f"LOCK TABLE {ConsentEvent._meta.db_table} IN SHARE MODE")
+        return events.aggregate(top=Max("id"))["top"] or 0
+
+
 @dataclass
 class LedgerExport:
     """One export: iterate `chunks()` for the file's bytes, then read `manifest`."""
@@ -119,7 +140,7 @@ class LedgerExport:
     def chunks(self) -> Iterator[bytes]:
         digest = hashlib.sha256()
         rows, first_hash, last_hash = 0, "", ""
-        bound = self.events.aggregate(top=Max("id"))["top"] or 0
+        bound = settled_max_id(self.events)
         encode = self._csv_encoder() if self.format == "csv" else _ndjson_line
         if self.format == "csv":
             header = _csv_line(EXPORT_COLUMNS)

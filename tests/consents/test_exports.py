@@ -298,3 +298,18 @@ def test_events_removed_by_retention_are_not_tampering(tmp_path, organization, c
     apply_retention(organization)
     call_command("verify_events", str(path), "--org", organization.slug, "--against-live")
     assert "1 events unchanged, 1 removed by retention" in capsys.readouterr().out
+
+
+def test_without_a_trusted_key_the_ok_says_what_the_signature_proves(
+    tmp_path, small_ledger, capsys
+):
+    """A forger can re-sign a rewritten file with a key of their own and put that key in the
+    manifest: without --public-key or --org the verifier cannot know, and must say so."""
+    path = export_to(tmp_path, small_ledger)
+    capsys.readouterr()
+    verify(path)
+    untrusted = capsys.readouterr().out
+    assert untrusted.startswith("OK: 12 events") and "not who signed it" in untrusted
+    verify(path, "--org", small_ledger.slug)
+    trusted = capsys.readouterr().out
+    assert trusted.startswith("OK: 12 events") and "not who signed it" not in trusted

@@ -1,5 +1,6 @@
 """Append-only and concurrency guarantees of the ledger, on real PostgreSQL connections."""
 
+import json
 import os
 import subprocess
 import sys
@@ -159,3 +160,46 @@ def test_a_new_identifier_linked_concurrently_joins_that_subject_and_leaves_no_o
     assert list(DataSubject.objects.values_list("pk", flat=True)) == [subject_id]
     event = ConsentEvent.objects.get()
     assert (event.subject_id, event.seq) == (subject_id, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_waits_for_an_event_whose_transaction_is_still_open(organization):
+    """Writer A takes the lower id and commits late; writer B commits first. The export must
+    hold A's event, not report `complete` without it."""
+    from consents.exports import LedgerExport, organization_events
+
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                record_consent(
+                    organization=organization,
+                    identifiers={"email": "a@example.com"},
+                    choices={"analytics": True},
+                    source="api",
+                    actor="slow",
+                )
+                inserted.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert inserted.wait(10)
+    record_consent(
+        organization=organization,
+        identifiers={"email": "b@example.com"},
+        choices={"analytics": True},
+        source="api",
+        actor="fast",
+    )
+    threading.Timer(1.0, release.set).start()
+    export = LedgerExport(
+        organization=organization, events=organization_events(organization), filters={}
+    )
+    lines = b"".join(export.chunks()).decode().splitlines()
+    thread.join(10)
+    assert sorted(json.loads(line)["actor"] for line in lines) == ["fast", "slow"]
+    assert export.manifest["rows"] == 2 and export.manifest["complete"] is True

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file=None, org=None, public_key=None, against_live=False, **options):
-        organization = None
+        organization, trusted = None, None
         if org:
             organization = Organization.objects.filter(slug=org).first()
             if organization is None:
@@ -56,7 +56,15 @@ class Command(BaseCommand):
             raise CommandError(f"FAILED: {first.kind}: {first.message}", returncode=1)
         if problems:
             raise CommandError("FAILED: " + "; ".join(problems), returncode=1)
-        self.stdout.write(f"OK: {chain.events} events in {chain.subjects} chains verified.")
+        verified = f"OK: {chain.events} events in {chain.subjects} chains verified"
+        if file and not trusted:
+            # Whoever wrote the file chose the key inside it: a forger re-signs with their own.
+            verified += (
+                "; the signature was checked against the public key inside the manifest only, "
+                "which proves the file intact as signed, not who signed it: give --public-key "
+                "(the organization's export key, shown in the admin) or --org to check that"
+            )
+        self.stdout.write(verified + ".")
         if against_live:
             if not (file and organization):
                 raise CommandError("--against-live needs an export FILE and --org ORG.")
