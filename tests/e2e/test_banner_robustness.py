@@ -170,3 +170,28 @@ def test_a_withdrawn_frame_is_unloaded_and_an_empty_purpose_list_never_loads(ope
         page, "document.getElementById('widget-10').getAttribute('src') === 'about:blank#widget'"
     )
     assert page.problems == []
+
+
+def test_a_config_refresh_waits_for_the_visitor_to_leave_the_preferences(open_page, demo_site):
+    page = open_page()
+    page.goto(demo_site.url)
+    wait_until(page, SETTLED)
+    page.evaluate(
+        """() => { const c = JSON.parse(localStorage.getItem('kz_cfg:demo'));
+          c.config_version = 'stale'; localStorage.setItem('kz_cfg:demo', JSON.stringify(c)); }"""
+    )
+    held = []
+    page.route(CONFIG, lambda route: held.append(route))
+    page.reload()
+    wait_until(page, SETTLED)
+    page.evaluate("KaizenConsent.show()")
+    page.locator("dialog.kz-prefs").wait_for()
+    page.locator("dialog.kz-prefs input[data-p=analytics]").check()
+    held[0].continue_()
+    wait_until(page, "JSON.parse(localStorage.getItem('kz_cfg:demo')).config_version !== 'stale'")
+    page.wait_for_timeout(300)
+    assert page.locator("dialog.kz-prefs").evaluate("d => d.open")
+    assert page.locator("dialog.kz-prefs input[data-p=analytics]").is_checked()
+    page.locator("dialog.kz-prefs [data-kz=close]").click()
+    wait_until(page, SETTLED)  # redrawn once the dialog closed
+    assert page.problems == []
