@@ -235,3 +235,10 @@ def test_verify_reads_a_trailing_manifest_of_many_megabytes(tmp_path, ledger):
     path = export_with_trailer(tmp_path, ledger)
     assert len(path.read_bytes().rsplit(b"\n", 2)[-2]) > 3 * (1 << 20)
     call_command("verify_events", str(path))
+
+
+@pytest.mark.parametrize("key", ["", "xyz", "ab" * 31, "ab" * 33, "zz" * 32])
+def test_verify_refuses_a_public_key_that_is_not_one(tmp_path, ledger, key):
+    path = export_with_sidecar(tmp_path, ledger)
+    with pytest.raises(CommandError, match="--public-key must be the 64 hexadecimal digits"):
+        call_command("verify_events", str(path), "--public-key", key)

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -36,6 +37,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, file=None, org=None, public_key=None, against_live=False, **options):
         organization, trusted = None, None
+        if public_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", public_key.strip()):
+            raise CommandError(
+                "--public-key must be the 64 hexadecimal digits of an Ed25519 public key "
+                "(the organization's export key, shown in the admin)."
+            )
         if org:
             organization = Organization.objects.filter(slug=org).first()
             if organization is None:
