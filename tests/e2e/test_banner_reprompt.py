@@ -61,7 +61,7 @@ def test_asks_again_when_a_grant_expired_but_a_refusal_stands(open_page, demo_si
     assert not banner_shown(open_page, demo_site, refused)
 
 
-def test_asks_again_when_the_notice_requires_fresh_consent(open_page, demo_site):
+def publish_notice_asking_for_fresh_consent() -> None:
     from consents.models import Notice, Organization
 
     Notice.objects.create(
@@ -72,6 +72,10 @@ def test_asks_again_when_the_notice_requires_fresh_consent(open_page, demo_site)
         requires_fresh_consent=True,
         published_at=timezone.now() - timezone.timedelta(minutes=1),
     )
+
+
+def test_asks_again_when_the_notice_requires_fresh_consent(open_page, demo_site):
+    publish_notice_asking_for_fresh_consent()
 
     assert banner_shown(open_page, demo_site, consent_cookie(demo_site.url, days_ago=1, choice=1))
 

@@ -8,7 +8,10 @@ import pytest
 
 from tests.e2e.conftest import ledger_for, wait_delivered, wait_until
 from tests.e2e.test_banner import DATA_LAYER, banner_button
-from tests.e2e.test_banner_reprompt import consent_cookie
+from tests.e2e.test_banner_reprompt import (
+    consent_cookie,
+    publish_notice_asking_for_fresh_consent,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -59,18 +62,7 @@ def test_a_config_cached_in_another_jurisdiction_grants_nothing_before_the_fresh
 
 
 def test_choices_under_a_notice_that_asks_for_fresh_consent_no_longer_run(open_page, demo_site):
-    from django.utils import timezone
-
-    from consents.models import Notice, Organization
-
-    Notice.objects.create(
-        organization=Organization.objects.get(slug="demo"),
-        version="2026-06",
-        title="New",
-        text="New purposes.",
-        requires_fresh_consent=True,
-        published_at=timezone.now() - timezone.timedelta(minutes=1),
-    )
+    publish_notice_asking_for_fresh_consent()
     page = open_page()
     page.goto(demo_site.url)  # caches the config, which holds the new notice
     wait_until(page, SETTLED)
