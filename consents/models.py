@@ -252,6 +252,26 @@ class SubjectIdentifier(models.Model):
         return f"{self.kind}:{self.value_hash[:12]}…"
 
 
+class IdentifierMove(models.Model):
+    """An identifier linked away from one subject to another (a browser's visitor id, or an
+    address, found to belong to a person already on record). The history left on the old
+    subject is that person's too: erasure follows these moves to reach it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=16, choices=IdentifierKind.choices)
+    value_hash = models.CharField(max_length=64)
+    from_subject = models.ForeignKey(
+        DataSubject, on_delete=models.CASCADE, related_name="identifiers_moved_out"
+    )
+    to_subject = models.ForeignKey(
+        DataSubject, on_delete=models.CASCADE, related_name="identifiers_moved_in"
+    )
+    moved_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value_hash[:12]}… moved"
+
+
 class Source(models.TextChoices):
     BANNER = "banner", "Cookie banner"
     PREFERENCE_CENTER = "preference_center", "Preference center"

@@ -24,6 +24,7 @@ from consents.models import (
     ConsentEvent,
     ConsentState,
     DataSubject,
+    IdentifierMove,
     Organization,
     PrivacyRequestLog,
     Purpose,
@@ -234,48 +235,28 @@ def erase_subject(
 ) -> ErasureResult:
     """Erase a person on request: identifiers and personal data go, opt-out proof stays.
 
-    Their email and phone hashes become suppression records (never contact again), and so
-    does each data-use opt-out they made, under every identifier they had (the refusal
-    outlives the state, which goes: checks keep answering "refused" rather than the default).
-    Their events keep the decision but lose IP and user agent, their identifiers go, and the
-    request itself is logged (without the erased data).
+    The person is the subject the identifier names now and every subject an identifier moved
+    away from into it (their history from before a link: an address used alone, a browser
+    before sign-in). Their email and phone hashes become suppression records (never contact
+    again), and so does each data-use opt-out in force, under every identifier they had (the
+    refusal outlives the state, which goes: checks keep answering "refused" rather than the
+    default). Their events keep the decision but lose IP and user agent, their identifiers go,
+    and the request itself is logged (without the erased data).
     """
     subject = subject_by_identifier(organization, kind, value)
     if subject is None:
         raise SubjectNotFound(f"No subject with that {kind}.")
     with ledger_maintenance():
-        subject = DataSubject.objects.select_for_update().get(pk=subject.pk)
-        identifiers = list(
-            SubjectIdentifier.objects.filter(subject=subject).values_list("kind", "value_hash")
-        )
-        refused_data_uses = list(
-            ConsentState.objects.filter(
-                subject=subject, granted=False, purpose__kind=Purpose.Kind.DATA_USE_OPT_OUT
-            ).values_list("purpose__key", flat=True)
-        )
-        never_contact = [
-            (kind, value_hash, "") for kind, value_hash in identifiers if kind in CONTACTS
-        ]
-        kept_refusals = [
-            (kind, value_hash, key) for kind, value_hash in identifiers for key in refused_data_uses
-        ]
-        suppressions = [
-            Suppression(
-                organization=organization,
-                kind=kind,
-                value_hash=value_hash,
-                purpose_key=purpose_key,
-                reason="erasure",
-            )
-            for kind, value_hash, purpose_key in never_contact + kept_refusals
-        ]
+        subject_ids = _linked_subject_ids(subject.pk)
+        list(DataSubject.objects.select_for_update().filter(pk__in=subject_ids).order_by("pk"))
+        suppressions = _erasure_suppressions(organization, subject.pk, subject_ids)
         Suppression.objects.bulk_create(suppressions)
-        deidentified = deidentify_events({"subject": subject})
-        identifiers_removed, _ = SubjectIdentifier.objects.filter(subject=subject).delete()
-        states_removed, _ = ConsentState.objects.filter(subject=subject).delete()
-        subject.erased_at = timezone.now()
-        subject.is_identified = False
-        subject.save(update_fields=["erased_at", "is_identified"])
+        deidentified = deidentify_events({"subject__in": subject_ids})
+        identifiers_removed, _ = SubjectIdentifier.objects.filter(subject__in=subject_ids).delete()
+        states_removed, _ = ConsentState.objects.filter(subject__in=subject_ids).delete()
+        DataSubject.objects.filter(pk__in=subject_ids).update(
+            erased_at=timezone.now(), is_identified=False
+        )
         PrivacyRequestLog.objects.create(
             organization=organization,
             action=PrivacyRequestLog.Action.ERASURE,
@@ -285,8 +266,50 @@ def erase_subject(
                 "identifiers_removed": identifiers_removed,
                 "suppressions": len(suppressions),
                 "events_deidentified": deidentified,
+                "linked_subjects": len(subject_ids) - 1,
             },
         )
     return ErasureResult(
         str(subject.uid), identifiers_removed, len(suppressions), deidentified, states_removed
     )
+
+
+def _linked_subject_ids(subject_id: int) -> list[int]:
+    """The subject and, transitively, every subject an identifier moved away from into it."""
+    found, frontier = {subject_id}, {subject_id}
+    while frontier:
+        sources = set(
+            IdentifierMove.objects.filter(to_subject__in=frontier).values_list(
+                "from_subject", flat=True
+            )
+        )
+        frontier = sources - found
+        found |= frontier
+    return sorted(found)
+
+
+def _erasure_suppressions(organization, current_id: int, subject_ids: list[int]) -> list:
+    """Never contact the person's addresses and phones again; keep the data-use refusals in
+    force (the current subject's state) under every identifier the person had."""
+    identifiers = list(
+        SubjectIdentifier.objects.filter(subject__in=subject_ids).values_list("kind", "value_hash")
+    )
+    refused_data_uses = list(
+        ConsentState.objects.filter(
+            subject_id=current_id, granted=False, purpose__kind=Purpose.Kind.DATA_USE_OPT_OUT
+        ).values_list("purpose__key", flat=True)
+    )
+    never_contact = [(kind, value_hash, "") for kind, value_hash in identifiers if kind in CONTACTS]
+    kept_refusals = [
+        (kind, value_hash, key) for kind, value_hash in identifiers for key in refused_data_uses
+    ]
+    return [
+        Suppression(
+            organization=organization,
+            kind=kind,
+            value_hash=value_hash,
+            purpose_key=purpose_key,
+            reason="erasure",
+        )
+        for kind, value_hash, purpose_key in never_contact + kept_refusals
+    ]

@@ -20,6 +20,7 @@ from consents.models import (
     ConsentState,
     DataSubject,
     IdempotencyRecord,
+    IdentifierMove,
     Notice,
     Organization,
     Purpose,
@@ -281,8 +282,16 @@ def _resolve_subject(organization: Organization, hashes: dict[str, str]) -> Data
                 )
         if row is not None and row.subject_id != subject.pk:
             # The browser (or address) now belongs to this person; their earlier history
-            # stays on the old subject's chain, later decisions follow the person.
+            # stays on the old subject's chain, later decisions follow the person. The move is
+            # kept, so that erasing the person reaches that history too.
             SubjectIdentifier.objects.filter(pk=row.pk).update(subject=subject)
+            IdentifierMove.objects.create(
+                organization=organization,
+                kind=kind,
+                value_hash=value_hash,
+                from_subject_id=row.subject_id,
+                to_subject=subject,
+            )
     if identified and not subject.is_identified:
         subject.is_identified = True
     return subject

@@ -274,3 +274,36 @@ def test_personal_data_put_back_without_its_salt_is_detected(organization):
     report = verify_organization_ledger(organization)
     assert not report.ok
     assert "present without its salt" in report.problems[0].message
+
+
+def test_erasure_reaches_the_history_an_identifier_left_on_an_earlier_subject(organization):
+    def decide(identifiers, **choices):
+        return record_consent(
+            organization=organization,
+            identifiers=identifiers,
+            choices=choices,
+            source="api",
+            actor="t",
+            ip="192.0.2.1",
+            user_agent="UA/1",
+        ).subject
+
+    alone = decide({"email": "x@example.com"}, marketing_email=True)  # the address alone
+    browser = decide({"visitor_id": "visitor-0123456789abcdef"}, analytics=False)  # signed out
+    person = decide({"user_id": "u-1"}, marketing_sms=False)
+    decide({"user_id": "u-1", "email": "x@example.com"}, marketing_email=False)  # linked
+    decide({"user_id": "u-1", "visitor_id": "visitor-0123456789abcdef"}, analytics=True)
+    someone_else = decide({"email": "y@example.com"}, marketing_email=True)
+
+    call_command("erase_subject", "--org", organization.slug, "--email", "x@example.com")
+
+    for subject in (alone, browser, person):
+        subject.refresh_from_db()
+        assert subject.erased_at is not None
+        events = ConsentEvent.objects.filter(subject=subject)
+        assert events.exists() and not events.exclude(ip_truncated=None).exists()
+    assert not SubjectIdentifier.objects.exclude(subject=someone_else).exists()
+    assert ConsentEvent.objects.filter(subject=someone_else).get().user_agent == "UA/1"
+    log = PrivacyRequestLog.objects.get(action="erasure")
+    assert log.details["linked_subjects"] == 2
+    assert verify_organization_ledger(organization).ok
