@@ -424,6 +424,17 @@
     w.KaizenConsent.displayStatus = shown;
     d.dispatchEvent(new CustomEvent("kaizen:consent-display", { detail: { status: shown } }));
   }
+  // WCAG 2.4.11: a focused element the banner would hide entirely is scrolled clear of it
+  // (the bottom bar pads the page instead, see fitPage).
+  function keepFocusVisible(e) {
+    var b = ui.banner;
+    if (!b || b.hidden || b.contains(e.target) || !e.target.getBoundingClientRect) return;
+    var r = e.target.getBoundingClientRect(), k = b.getBoundingClientRect();
+    if (r.top < k.top || r.bottom > k.bottom || r.left < k.left || r.right > k.right) return;
+    var above = r.bottom - k.top + 8, below = r.top - k.bottom - 8;
+    w.scrollBy(0, k.top >= r.height + 16 ? above : below);
+  }
+  d.addEventListener("focusin", keepFocusVisible);
   function showBanner() {
     if (!ui.banner) buildBanner();
     if (!ui.banner.hidden) return;

@@ -187,3 +187,44 @@ def test_a_config_refresh_waits_for_the_visitor_to_leave_the_preferences(open_pa
     page.locator("dialog.kz-prefs [data-kz=close]").click()
     wait_until(page, SETTLED)  # redrawn once the dialog closed
     assert page.problems == []
+
+
+LINKS = """(margin) => {
+  const list = document.createElement('div');
+  for (let i = 0; i < 40; i++) {
+    const a = document.createElement('a');
+    a.href = '#l' + i; a.textContent = 'link ' + i;
+    a.style.cssText = 'display: block; width: 8em; margin: ' + margin;
+    list.appendChild(a);
+  }
+  document.querySelector('main').prepend(list);
+}"""
+FOCUS_HIDDEN = """() => {
+  const f = document.activeElement, b = document.querySelector('.kz-banner');
+  if (!f || f === document.body || b.contains(f)) return false;
+  const r = f.getBoundingClientRect(), k = b.getBoundingClientRect();
+  return r.top >= k.top && r.bottom <= k.bottom && r.left >= k.left && r.right <= k.right;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("position", "margin"),
+    [("center", "0 auto"), ("bottom-right", "0 0 0 calc(100% - 10em)")],
+)
+def test_the_banner_never_hides_the_focused_element_entirely(
+    open_page, demo_site, position, margin
+):
+    demo_site.position = position
+    demo_site.save()
+    page = open_page(viewport={"width": 800, "height": 600})
+    page.goto(demo_site.url)
+    banner_button(page, "Accept all").wait_for()
+    page.evaluate(LINKS, margin)  # narrow links where the banner sits
+    page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
+    hidden = []
+    for press in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUS_HIDDEN):
+            hidden.append(page.evaluate("document.activeElement.textContent"))
+    assert hidden == []
+    assert page.problems == []
