@@ -60,6 +60,7 @@ class UnsubscribeRequest:
     organization: Organization
     email: str
     purpose: Purpose
+    issued_at: int  # when the link was made (Unix seconds)
 
 
 def read_unsubscribe_token(token: str) -> UnsubscribeRequest:
@@ -73,7 +74,7 @@ def read_unsubscribe_token(token: str) -> UnsubscribeRequest:
         raise tokens.TokenError("invalid") from None
     if purpose is None:
         raise tokens.TokenError("purpose no longer exists")
-    return UnsubscribeRequest(content.organization, email, purpose)
+    return UnsubscribeRequest(content.organization, email, purpose, content.issued_at)
 
 
 def unsubscribe(request: UnsubscribeRequest, *, ip: str | None, user_agent: str) -> bool:

@@ -1,5 +1,7 @@
 """Absolute links to the pages people reach from messages (PUBLIC_BASE_URL + a token)."""
 
+import time
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -12,16 +14,33 @@ def absolute(path: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-def preference_token(organization: Organization, email: str) -> str:
+PREFERENCE_LINK_MAX_AGE_SECONDS = 180 * 24 * 3600
+
+
+def preference_token(
+    organization: Organization, email: str, *, issued_at: int | None = None
+) -> str:
     """Token for the known-person preference center of the owner of `email`."""
     return tokens.make_token(
-        organization, tokens.PREFERENCES, {"e": normalize_identifier("email", email)}
+        organization,
+        tokens.PREFERENCES,
+        {"e": normalize_identifier("email", email)},
+        issued_at=issued_at,
     )
 
 
-def preference_url(organization: Organization, email: str) -> str:
-    token = preference_token(organization, email)
+def preference_url(organization: Organization, email: str, *, issued_at: int | None = None) -> str:
+    token = preference_token(organization, email, issued_at=issued_at)
     return absolute(reverse("preferences:person", kwargs={"token": token}))
+
+
+def preference_url_from(organization: Organization, email: str, issued_at: int) -> str:
+    """The preference link a page reached from another link may offer: dated like that link,
+    so it expires when a link of that age would (never a fresh 180 days from an old mail);
+    "" once that time is past."""
+    if time.time() - issued_at > PREFERENCE_LINK_MAX_AGE_SECONDS:
+        return ""
+    return preference_url(organization, email, issued_at=issued_at)
 
 
 def unsubscribe_url(organization: Organization, email: str, purpose_key: str) -> str:

@@ -244,3 +244,31 @@ def test_topic_link_unsubscribes_from_that_topic_only(api, organization, provide
     provider.post(path_of(url), data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
     states = dict(ConsentState.objects.values_list("purpose__key", "granted"))
     assert states == {"marketing_email": True, "topic_newsletter": False}
+
+
+def test_an_old_unsubscribe_link_never_hands_out_a_fresh_preference_link(organization, provider):
+    """Unsubscribe links only refuse and never expire; the preference link they offer is dated
+    like them, so a years-old mail cannot become a way to opt the person back in."""
+    import time
+    from html import unescape
+
+    from consents.preferences import tokens
+
+    sent = int(time.time()) - 170 * 86400
+
+    def unsubscribe_page(issued_at: int) -> str:
+        token = tokens.make_token(
+            organization,
+            tokens.UNSUBSCRIBE,
+            {"e": "ada@example.com", "p": "marketing_email"},
+            issued_at=issued_at,
+        )
+        response = provider.get(f"/u/{token}")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    assert "/preferences/p/" not in unsubscribe_page(sent - 3 * 365 * 86400)  # no link at all
+    link = re.search(r'href="[^"]*/preferences/p/([^/"]+)/', unsubscribe_page(sent)).group(1)
+    offered = tokens.read_token(unescape(link), tokens.PREFERENCES)
+    assert offered.issued_at == sent  # expires 180 days after the mail, not after this visit
+    assert provider.get(f"/preferences/p/{unescape(link)}/").status_code == 200

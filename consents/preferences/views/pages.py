@@ -62,7 +62,10 @@ def translated(view):
 
 
 def page_url(request: HttpRequest, url: str, query: dict | None = None) -> str:
-    """`url?query` for a redirect or a link that keeps the `?lang=` the visitor came with."""
+    """`url?query` for a redirect or a link that keeps the `?lang=` the visitor came with
+    ("" for no link)."""
+    if not url:
+        return ""
     query = dict(query or {})
     if request.GET.get("lang"):
         query["lang"] = translation.get_language()

@@ -22,7 +22,6 @@ from consents.preferences.views.pages import (
 )
 from consents.services import ConsentValidationError
 
-PREFERENCE_LINK_MAX_AGE_SECONDS = 180 * 24 * 3600
 TRANSACTIONAL_MESSAGES = (
     _("Order and payment confirmations"),
     _("Password resets and security alerts"),
@@ -42,7 +41,7 @@ def _mask_email(email: str) -> str:
 def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
     try:
         content = tokens.read_token(
-            token, tokens.PREFERENCES, max_age_seconds=PREFERENCE_LINK_MAX_AGE_SECONDS
+            token, tokens.PREFERENCES, max_age_seconds=links.PREFERENCE_LINK_MAX_AGE_SECONDS
         )
         email = content.payload["e"]
         subject = selectors.subject_by_identifier(content.organization, "email", email)
@@ -143,7 +142,8 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
             "purpose_names": names,
             "confirmed": confirmed,
             "preferences_url": page_url(
-                request, links.preference_url(organization, content.payload["e"])
+                request,
+                links.preference_url_from(organization, content.payload["e"], content.issued_at),
             ),
         },
     )

@@ -41,7 +41,10 @@ def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         "organization": organization,
         "purpose": unsubscribe_request.purpose,
         "preferences_url": page_url(
-            request, links.preference_url(organization, unsubscribe_request.email)
+            request,
+            links.preference_url_from(
+                organization, unsubscribe_request.email, unsubscribe_request.issued_at
+            ),
         ),
         "one_click_value": "One-Click",
     }
