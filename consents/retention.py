@@ -133,6 +133,11 @@ def _delete_inactive_anonymous(organization, cutoff, dry_run, report) -> None:
         if not batch:
             return
         with ledger_maintenance():
+            # Locked, then matched again: a write since the batch was chosen made the subject
+            # active, and its acknowledged decision must stay.
+            batch = list(
+                subjects.filter(pk__in=batch).select_for_update().values_list("pk", flat=True)
+            )
             ConsentState.objects.filter(subject__in=batch).delete()
             SubjectIdentifier.objects.filter(subject__in=batch).delete()
             deleted, _ = _ledger_rows().filter(subject__in=batch).delete()
@@ -201,20 +206,38 @@ def _lapse_marketing(organization, cutoff, dry_run, report, performed_by) -> Non
         identifier = SubjectIdentifier.objects.filter(subject_id=subject_id).first()
         if identifier is None:
             continue
-        _record_lapse(organization, subject_id, keys, performed_by)
-        report.marketing_lapsed += len(keys)
+        report.marketing_lapsed += _record_lapse(
+            organization, subject_id, keys, performed_by, cutoff
+        )
 
 
-def _record_lapse(organization, subject_id: int, keys: list[str], performed_by: str) -> None:
-    """Record lapsed marketing grants as refusals, keeping the subject's last activity."""
-    record_consent(
-        organization=organization,
-        subject=DataSubject.objects.get(pk=subject_id),
-        choices=dict.fromkeys(keys, False),
-        source="retention",
-        actor=performed_by,
-        touch_activity=False,
-    )
+def _record_lapse(organization, subject_id: int, keys: list[str], performed_by: str, cutoff) -> int:
+    """Record lapsed marketing grants as refusals, keeping the subject's last activity; how
+    many lapsed. The subject is locked and checked again first: a person who acted since the
+    run chose them (a fresh grant in the preference center) keeps what they chose."""
+    with transaction.atomic():
+        subject = (
+            DataSubject.objects.select_for_update()
+            .filter(pk=subject_id, last_activity_at__lt=cutoff, erased_at=None)
+            .first()
+        )
+        if subject is None:
+            return 0
+        still_granted = list(
+            ConsentState.objects.filter(
+                subject=subject, granted=True, purpose__key__in=keys
+            ).values_list("purpose__key", flat=True)
+        )
+        if still_granted:
+            record_consent(
+                organization=organization,
+                subject=subject,
+                choices=dict.fromkeys(still_granted, False),
+                source="retention",
+                actor=performed_by,
+                touch_activity=False,
+            )
+        return len(still_granted)
 
 
 @dataclass

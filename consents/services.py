@@ -50,6 +50,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_DECISION_AGE = timedelta(days=400)
 USER_AGENT_MAX = 256
 STRONG_IDENTIFIERS = ("user_id", "email", "phone")
+RESOLVE_ATTEMPTS = 5
 
 
 class ConsentValidationError(Exception):
@@ -62,6 +63,10 @@ class ConsentValidationError(Exception):
 
 class IdempotencyConflict(Exception):
     pass
+
+
+class SubjectContention(Exception):
+    """Concurrent writes kept moving the identifiers of this one; it may be retried."""
 
 
 @dataclass
@@ -218,6 +223,10 @@ class KnownIdentifier:
     subject_id: int
 
 
+def _owners(known: dict) -> dict:
+    return {kind: row.subject_id for kind, row in known.items()}
+
+
 def _known_identifiers(organization: Organization, hashes: dict[str, str]) -> dict:
     """kind → KnownIdentifier for the identifiers (kind → hash) already on record."""
     marks = rows.placeholders(len(hashes))
@@ -240,9 +249,11 @@ SUBJECT_FIELDS = (
 )
 
 
-def _lock_subject(pk: int) -> DataSubject:
-    """The subject row, locked until the transaction ends (PostgreSQL; SQLite locks the file)."""
-    return rows.fetch(DataSubject, SUBJECT_FIELDS, "id = %s", [pk], for_update=True)[0]
+def _lock_subject(pk: int) -> DataSubject | None:
+    """The subject row, locked until the transaction ends (PostgreSQL; SQLite locks the file);
+    None when it is gone (retention deleted it)."""
+    found = rows.fetch(DataSubject, SUBJECT_FIELDS, "id = %s", [pk], for_update=True)
+    return found[0] if found else None
 
 
 def _identifier_hashes(organization: Organization, normalized: dict[str, str]) -> dict:
@@ -257,14 +268,22 @@ def _resolve_subject(organization: Organization, hashes: dict[str, str]) -> Data
     or, when none is on record, a new subject not yet saved (`is_new`), which
     `_save_new_subject` stores once its chain is known."""
     identified = any(k in hashes for k in STRONG_IDENTIFIERS)
-    known = _known_identifiers(organization, hashes)
-    if not known:
-        subject = DataSubject(organization=organization, is_identified=identified)
-        subject.is_new = True
-        return subject
-    # A strong identifier (user id, email, phone) wins over a browser's visitor id.
-    chosen_id = next(known[k].subject_id for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known)
-    subject = _lock_subject(chosen_id)
+    for attempt in range(1, RESOLVE_ATTEMPTS + 1):
+        known = _known_identifiers(organization, hashes)
+        if not known:
+            subject = DataSubject(organization=organization, is_identified=identified)
+            subject.is_new = True
+            return subject
+        # A strong identifier (user id, email, phone) wins over a browser's visitor id.
+        strongest = next(k for k in (*STRONG_IDENTIFIERS, "visitor_id") if k in known)
+        subject = _lock_subject(known[strongest].subject_id)
+        # Until the lock was ours another writer could move one of these identifiers to
+        # another subject, or retention or erasure remove them: what was read may be stale.
+        again = _known_identifiers(organization, hashes)
+        if subject is not None and _owners(again) == _owners(known):
+            break
+        if attempt == RESOLVE_ATTEMPTS:
+            raise SubjectContention("The subject kept changing under this write; retry.")
     for kind, value_hash in hashes.items():
         row = known.get(kind)
         if row is None:

@@ -14,7 +14,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from consent_platform.ratelimit import client_ip, hit, retry_after
-from consents.services import ConsentValidationError, IdempotencyConflict
+from consents.services import ConsentValidationError, IdempotencyConflict, SubjectContention
 from cookies import selectors, services
 from cookies.api.serializers import BannerConsentInput, plain_banner_input
 
@@ -129,6 +129,8 @@ class SiteConsentView(View):
             return JsonResponse(exc.errors, status=400)
         except IdempotencyConflict as exc:
             return error(str(exc), "idempotency_conflict", 409)
+        except SubjectContention as exc:  # the banner's queue retries a 503
+            return error(str(exc), "busy", 503)
         response = JsonResponse(
             {
                 "replayed": result.replayed,

@@ -203,3 +203,138 @@ def test_an_export_waits_for_an_event_whose_transaction_is_still_open(organizati
     thread.join(10)
     assert sorted(json.loads(line)["actor"] for line in lines) == ["fast", "slow"]
     assert export.manifest["rows"] == 2 and export.manifest["complete"] is True
+
+
+def wait_for_a_lock_wait(timeout: float = 10.0) -> None:
+    """Until some connection of this database waits for a lock another one holds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(conninfo(), autocommit=True) as watcher:
+        while time.monotonic() < deadline:
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()[0]
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no connection ever waited for a lock")
+
+
+def in_thread(work) -> threading.Thread:
+    """Run `work` on its own database connection, as another request would."""
+
+    def run():
+        try:
+            work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def decide(organization, identifiers, actor="t", **choices):
+    return record_consent(
+        organization=organization,
+        identifiers=identifiers,
+        choices=choices,
+        source="api",
+        actor=actor,
+    ).subject
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_that_waited_for_its_subject_follows_an_identifier_moved_meanwhile(
+    organization,
+):
+    """B reads address → S1 and waits for S1's lock; meanwhile A links the address to S2 and
+    commits. B's later opt-out must land where the address now points, or checks would go
+    on answering A's grant."""
+    from consents.selectors import subject_by_identifier
+
+    email = "moved@example.com"
+    first = decide(organization, {"email": email}, marketing_email=True)
+    person = decide(organization, {"user_id": "u-1"}, analytics=True)
+    # B is slow between reading and locking: a no-key lock on S1 holds it there, and lets A
+    # link the address (its record of the move only needs S1 to exist).
+    holder = psycopg.connect(conninfo())
+    holder.execute("SELECT 1 FROM consents_datasubject WHERE id = %s FOR NO KEY UPDATE", [first.pk])
+    late = in_thread(lambda: decide(organization, {"email": email}, "late", marketing_email=False))
+    wait_for_a_lock_wait()
+    decide(organization, {"user_id": "u-1", "email": email}, "link", marketing_email=True)
+    holder.rollback()
+    holder.close()
+    late.join(10)
+
+    assert subject_by_identifier(organization, "email", email).pk == person.pk
+    state = ConsentState.objects.get(subject=person, purpose__key="marketing_email")
+    assert (state.granted, state.event.actor) == (False, "late")
+    assert verify_organization_ledger(organization).ok
+
+
+def hold_a_write_open(organization, identifiers, release, actor="late", **choices):
+    """A write whose transaction stays open (its subject locked) until `release` is set."""
+    written = threading.Event()
+
+    def work():
+        with transaction.atomic():
+            decide(organization, identifiers, actor, **choices)
+            written.set()
+            release.wait(10)
+
+    thread = in_thread(work)
+    assert written.wait(10)
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retention_keeps_a_visitor_who_decides_while_it_runs(organization):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consents.retention import apply_retention
+
+    visitor = {"visitor_id": "visitor-0123456789abcdef"}
+    subject = decide(organization, visitor, analytics=True)
+    old = timezone.now() - timedelta(days=organization.anonymous_event_retention_days + 30)
+    DataSubject.objects.filter(pk=subject.pk).update(last_activity_at=old)
+    release, reports = threading.Event(), []
+    writer = hold_a_write_open(organization, visitor, release, analytics=False)
+    retention = in_thread(lambda: reports.append(apply_retention(organization)))
+    wait_for_a_lock_wait()
+    release.set()
+    writer.join(10)
+    retention.join(10)
+
+    assert reports[0].subjects_deleted == 0
+    assert ConsentEvent.objects.filter(subject=subject, actor="late").exists()
+    assert verify_organization_ledger(organization).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_marketing_lapse_spares_a_grant_made_while_retention_runs(organization):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consents.retention import apply_retention
+
+    person = {"email": "still@example.com"}
+    subject = decide(organization, person, marketing_email=True)
+    old = timezone.now() - timedelta(days=organization.marketing_retention_days + 30)
+    DataSubject.objects.filter(pk=subject.pk).update(last_activity_at=old)
+    release, reports = threading.Event(), []
+    writer = hold_a_write_open(organization, person, release, marketing_email=True, analytics=True)
+    retention = in_thread(lambda: reports.append(apply_retention(organization)))
+    wait_for_a_lock_wait()
+    release.set()
+    writer.join(10)
+    retention.join(10)
+
+    assert reports[0].marketing_lapsed == 0
+    state = ConsentState.objects.get(subject=subject, purpose__key="marketing_email")
+    assert state.granted is True
