@@ -198,8 +198,29 @@ def claim_due(policy: RetryPolicy, limit: int) -> list[WebhookDelivery]:
     return claimed
 
 
+SUPERSEDED = "superseded"
+
+
+def renew_lease(delivery: WebhookDelivery, policy: RetryPolicy) -> bool:
+    """Extend this worker's lease on a delivery it claimed, just before sending it; False when
+    the lease ran out meanwhile (the rest of a batch took longer) and another worker took the
+    row: that worker sends it, this one must not."""
+    renewed = timezone.now() + timedelta(seconds=policy.lease_seconds)
+    won = WebhookDelivery.objects.filter(
+        pk=delivery.pk,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at=delivery.next_attempt_at,
+    ).update(next_attempt_at=renewed)
+    if won:
+        delivery.next_attempt_at = renewed
+    return bool(won)
+
+
 def deliver(delivery: WebhookDelivery, policy: RetryPolicy) -> str:
-    """Send one claimed delivery and record the outcome; return the new status."""
+    """Send one claimed delivery and record the outcome; return the new status, or SUPERSEDED
+    when another worker holds the delivery now (nothing sent, nothing recorded)."""
+    if not renew_lease(delivery, policy):
+        return SUPERSEDED
     endpoint = delivery.endpoint
     attempt = delivery.attempts + 1
     if not endpoint.is_active:
@@ -227,7 +248,12 @@ def deliver(delivery: WebhookDelivery, policy: RetryPolicy) -> str:
     else:
         delay = timedelta(seconds=backoff_delay(attempt, policy))
         changes.update(next_attempt_at=now + delay, last_error=error[:500])
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
+    # Recorded only under this worker's lease: a worker that lost it leaves the row alone.
+    recorded = WebhookDelivery.objects.filter(
+        pk=delivery.pk, next_attempt_at=delivery.next_attempt_at
+    ).update(**changes)
+    if not recorded:
+        return SUPERSEDED
     return changes.get("status", WebhookDelivery.Status.PENDING)
 
 
@@ -243,6 +269,8 @@ class DeliveryStats:
         return self.delivered + self.retrying + self.failed
 
     def count(self, status: str) -> None:
+        if status == SUPERSEDED:
+            return
         if status == WebhookDelivery.Status.DELIVERED:
             self.delivered += 1
         elif status == WebhookDelivery.Status.FAILED:

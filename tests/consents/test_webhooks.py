@@ -367,3 +367,27 @@ def test_only_http_receivers_are_posted_to(settings):
     settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     for url in ("ftp://example.com/hook", "file:///etc/passwd", "http:///nohost"):
         assert webhooks.post(url, b"{}", {}, timeout=1) == (None, webhooks.NOT_HTTP)
+
+
+def test_a_worker_whose_lease_ran_out_sends_nothing_twice(organization):
+    """Worker 1 claims a batch, but its lease runs out before it gets to the rows (a slow
+    batch); worker 2 claims and sends them. Worker 1 must then send none of them again, nor
+    overwrite the outcome."""
+    endpoint = WebhookEndpointFactory(organization=organization)
+    for i in range(3):
+        consent_change(organization, email=f"p{i}@example.com")
+    expired_at_once = webhooks.RetryPolicy(base_seconds=0, lease_seconds=0)
+    with Receiver(endpoint.secret) as receiver:
+        endpoint.url = receiver.url
+        endpoint.save()
+        claimed = webhooks.claim_due(expired_at_once, limit=10)
+        stale = list(
+            WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).select_related(
+                "endpoint"
+            )
+        )
+        assert webhooks.deliver_due(webhooks.RetryPolicy(base_seconds=0)).delivered == 3
+        outcomes = [webhooks.deliver(delivery, expired_at_once) for delivery in stale]
+    assert outcomes == [webhooks.SUPERSEDED] * 3
+    assert len(receiver.requests) == 3
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("delivered", 1)}
