@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.forms.models import InlineForeignKeyField
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -35,6 +36,56 @@ def member_organization_ids(request, roles=None) -> list[int]:
     return list(memberships.values_list("organization_id", flat=True))
 
 
+class MemberOrganizationFilter(admin.RelatedFieldListFilter):
+    """ "By organization" lists the member's own organizations, never every tenant's name
+    (and reads memberships, not the rows: the ledger may hold millions)."""
+
+    def field_choices(self, field, request, model_admin):
+        if request.user.is_superuser:
+            return super().field_choices(field, request, model_admin)
+        organizations = Organization.objects.filter(pk__in=member_organization_ids(request))
+        return [(o.pk, str(o)) for o in organizations.order_by("name")]
+
+
+MEMBER_ORGANIZATIONS = ("organization", MemberOrganizationFilter)
+
+
+class SameOrganizationForm(forms.ModelForm):
+    """Every row a form links to (a purpose, a vendor, a site...) belongs to the form's own
+    organization: choices offered across a member's organizations, or a crafted POST, must not
+    tie one tenant's row to another's."""
+
+    def clean(self):
+        cleaned = super().clean()
+        organization_id = self._organization_id(cleaned.get("organization"))
+        if organization_id is None:
+            return cleaned
+        for name, value in list(cleaned.items()):  # add_error drops the name from cleaned
+            if name == "organization" or value is None:
+                continue
+            chosen = value if isinstance(value, list | tuple | models.QuerySet) else [value]
+            if any(
+                getattr(item, "organization_id", organization_id) != organization_id
+                for item in chosen
+                if isinstance(item, models.Model)
+            ):
+                self.add_error(name, "Choose from this row's own organization.")
+        return cleaned
+
+    def _organization_id(self, chosen) -> int | None:
+        if isinstance(chosen, Organization):
+            return chosen.pk
+        instance = self.instance
+        if getattr(instance, "organization_id", None):
+            return instance.organization_id
+        # A new inline row belongs to its parent row's organization.
+        for name, field in self.fields.items():
+            if isinstance(field, InlineForeignKeyField):
+                parent = self.cleaned_data.get(name)
+                return getattr(parent, "organization_id", None)
+        return None
+
+
 class OrganizationScopedAdmin(admin.ModelAdmin):
     """Limit rows (and foreign-key choices) to the organizations the user belongs to.
 
@@ -44,6 +95,7 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
     organization_path = "organization"
     write_roles = (Membership.Role.ADMIN,)
+    form = SameOrganizationForm
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -245,7 +297,7 @@ class PurposeAdmin(FixedOnceCreated, OrganizationScopedAdmin):
         "validity_days",
         "organization",
     )
-    list_filter = ("kind", "organization")
+    list_filter = ("kind", MEMBER_ORGANIZATIONS)
     search_fields = ("key", "name")
 
 
@@ -259,7 +311,7 @@ class NoticeAdmin(OrganizationScopedAdmin):
         "requires_fresh_consent",
         "organization",
     )
-    list_filter = ("organization", "language")
+    list_filter = (MEMBER_ORGANIZATIONS, "language")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.published_at is not None:
@@ -275,7 +327,7 @@ class NoticeAdmin(OrganizationScopedAdmin):
         return ()
 
 
-class ApiKeyForm(forms.ModelForm):
+class ApiKeyForm(SameOrganizationForm):
     scope_choices = forms.MultipleChoiceField(
         choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple, label="Scopes"
     )
@@ -296,7 +348,7 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
         "last_used_at",
         "revoked_at",
     )
-    list_filter = ("organization",)
+    list_filter = (MEMBER_ORGANIZATIONS,)
     actions = ("revoke",)
 
     def get_form(self, request, obj=None, **kwargs):
@@ -405,7 +457,7 @@ class ConsentEventAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScoped
         "subject",
         "seq",
     )
-    list_filter = ("source", "granted", "purpose__key", "recorded_at", "organization")
+    list_filter = ("source", "granted", "purpose__key", "recorded_at", MEMBER_ORGANIZATIONS)
     search_fields = ("id",)
     search_help_text = "Search by email, phone, user id or visitor id (hashed before the search)."
     list_select_related = ("purpose", "subject")

@@ -5,7 +5,13 @@ from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html
 
-from consents.admin import FixedOnceCreated, OrganizationScopedAdmin, member_organization_ids
+from consents.admin import (
+    MEMBER_ORGANIZATIONS,
+    FixedOnceCreated,
+    OrganizationScopedAdmin,
+    SameOrganizationForm,
+    member_organization_ids,
+)
 from consents.models import Membership
 from cookies.models import BannerText, CookieDefinition, Site, Vendor
 from cookies.selectors import embed_snippet
@@ -35,6 +41,7 @@ class MemberInlinePermissions:
 
 class BannerTextInline(MemberInlinePermissions, admin.StackedInline):
     model = BannerText
+    form = SameOrganizationForm
     extra = 0
     verbose_name = "banner text"
     verbose_name_plural = (
@@ -53,7 +60,7 @@ class SameOrganizationChoicesMixin:
             and hasattr(related, "organization")
         ):
             kwargs["queryset"] = related.objects.filter(
-                organization__in=member_organization_ids(request)
+                organization__in=member_organization_ids(request, (Membership.Role.ADMIN,))
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -62,7 +69,7 @@ class SameOrganizationChoicesMixin:
 class SiteAdmin(FixedOnceCreated, OrganizationScopedAdmin):
     fixed_after_creation = ("key",)
     list_display = ("key", "name", "organization", "default_jurisdiction", "updated_at")
-    list_filter = ("organization",)
+    list_filter = (MEMBER_ORGANIZATIONS,)
     search_fields = ("key", "name")
     inlines = (BannerTextInline,)
     filter_horizontal = ("purposes",)
@@ -133,6 +140,7 @@ class CookieDefinitionInline(
     MemberInlinePermissions, SameOrganizationChoicesMixin, admin.TabularInline
 ):
     model = CookieDefinition
+    form = SameOrganizationForm
     extra = 0
     fields = ("name", "domain", "lifetime", "provider", "purpose", "description")
     formfield_overrides = {
@@ -144,7 +152,7 @@ class CookieDefinitionInline(
 @admin.register(Vendor)
 class VendorAdmin(SameOrganizationChoicesMixin, OrganizationScopedAdmin):
     list_display = ("name", "purpose", "privacy_policy_url", "organization")
-    list_filter = ("organization", "purpose__key")
+    list_filter = (MEMBER_ORGANIZATIONS, "purpose__key")
     search_fields = ("name", "description")
     inlines = (CookieDefinitionInline,)
 
@@ -163,5 +171,5 @@ class VendorAdmin(SameOrganizationChoicesMixin, OrganizationScopedAdmin):
 @admin.register(CookieDefinition)
 class CookieDefinitionAdmin(SameOrganizationChoicesMixin, OrganizationScopedAdmin):
     list_display = ("name", "purpose", "provider", "vendor", "lifetime", "domain", "organization")
-    list_filter = ("organization", "purpose__key")
+    list_filter = (MEMBER_ORGANIZATIONS, "purpose__key")
     search_fields = ("name", "provider", "description")

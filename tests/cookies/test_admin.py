@@ -1,7 +1,7 @@
 import pytest
 
 from cookies.models import CookieDefinition
-from tests.factories import MembershipFactory, UserFactory, VendorFactory
+from tests.factories import MembershipFactory, SiteFactory, UserFactory, VendorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,61 @@ def test_inventory_edits_show_up_in_the_banner_config(admin_client, site, organi
 
     advertising = next(p for p in config["purposes"] if p["key"] == "advertising")
     assert [c["name"] for c in advertising["cookies"]] == ["_ads_id"]
+
+
+def inline_cookie(vendor, purpose) -> dict:
+    prefix = "cookies-"
+    return {
+        "organization": vendor.organization.pk,
+        "name": vendor.name,
+        "purpose": vendor.purpose.pk,
+        "script_url": "",
+        "privacy_policy_url": "https://v.example/privacy",
+        "description": "",
+        f"{prefix}TOTAL_FORMS": "1",
+        f"{prefix}INITIAL_FORMS": "0",
+        f"{prefix}MIN_NUM_FORMS": "0",
+        f"{prefix}MAX_NUM_FORMS": "1000",
+        f"{prefix}0-name": "_foreign",
+        f"{prefix}0-purpose": purpose.pk,
+    }
+
+
+def test_rows_of_one_organization_never_link_to_another_ones(
+    client, organization, other_organization
+):
+    """A member of both organizations (admin of one, auditor of the other, or admin of both)
+    is offered, or can post, the other's purposes: the admin refuses the link."""
+    from consents.models import Membership
+    from tests.factories import MembershipFactory
+
+    user = MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    MembershipFactory(organization=other_organization, user=user, role=Membership.Role.ADMIN)
+    client.force_login(user)
+    foreign = other_organization.purpose_map["analytics"]
+    site = SiteFactory(organization=organization, key="shop-a")
+    vendor = VendorFactory(organization=organization, purpose=organization.purpose_map["analytics"])
+
+    added = client.post(
+        "/admin/cookies/cookiedefinition/add/",
+        {"organization": organization.pk, "name": "injected", "purpose": foreign.pk},
+    )
+    assert added.status_code == 200 and "this row&#x27;s own organization" in added.content.decode()
+    inline = client.post(
+        f"/admin/cookies/vendor/{vendor.pk}/change/", inline_cookie(vendor, foreign)
+    )
+    assert inline.status_code == 200
+    page = client.get(f"/admin/cookies/site/{site.pk}/change/")
+    data = {name: field.value() for name, field in page.context["adminform"].form._bound_items()}
+    data = {name: value for name, value in data.items() if value is not None}
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
+    unchanged = client.post(f"/admin/cookies/site/{site.pk}/change/", data)
+    assert unchanged.status_code == 302  # the form as shown saves
+    changed = client.post(
+        f"/admin/cookies/site/{site.pk}/change/", {**data, "purposes": [foreign.pk]}
+    )
+    assert changed.status_code == 200 and "own organization" in changed.content.decode()
+    assert not CookieDefinition.objects.filter(name__in=["injected", "_foreign"]).exists()
+    assert list(site.purposes.all()) == []

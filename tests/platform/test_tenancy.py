@@ -179,3 +179,26 @@ def test_auditor_cannot_change_configuration(client, two_tenants):
     assert response.status_code == 403
     purpose.refresh_from_db()
     assert purpose.name != "changed by auditor"
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "/admin/consents/purpose/",
+        "/admin/consents/consentevent/",
+        "/admin/cookies/site/",
+        "/admin/cookies/vendor/",
+        "/admin/cookies/cookiedefinition/",
+    ],
+)
+def test_the_organization_filter_names_only_the_members_organizations(
+    client, two_tenants, changelist
+):
+    mine, theirs = two_tenants
+    theirs.name = "Secret Customer Globex"
+    theirs.save()
+    user = MembershipFactory(organization=mine, role=Membership.Role.AUDITOR).user
+    client.force_login(user)
+    response = client.get(changelist)
+    assert response.status_code == 200
+    assert "Secret Customer Globex" not in response.content.decode()
