@@ -84,6 +84,19 @@ class SubjectIdentifierFactory(factory.django.DjangoModelFactory):
     value_hash = factory.Sequence(lambda n: f"{n:064x}")
 
 
+class IdentifierMoveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.IdentifierMove
+
+    from_subject = factory.SubFactory(DataSubjectFactory)
+    organization = factory.SelfAttribute("from_subject.organization")
+    to_subject = factory.SubFactory(
+        DataSubjectFactory, organization=factory.SelfAttribute("..organization")
+    )
+    kind = "email"
+    value_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
 class SuppressionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = m.Suppression
