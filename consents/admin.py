@@ -37,8 +37,8 @@ def member_organization_ids(request, roles=None) -> list[int]:
 
 
 class MemberOrganizationFilter(admin.RelatedFieldListFilter):
-    """ "By organization" lists the member's own organizations, never every tenant's name
-    (and reads memberships, not the rows: the ledger may hold millions)."""
+    """The "By organization" filter: the member's own organizations, never every tenant's
+    name (read from memberships, not from the rows: the ledger may hold millions)."""
 
     def field_choices(self, field, request, model_admin):
         if request.user.is_superuser:
