@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.forms.models import InlineForeignKeyField
@@ -278,10 +279,52 @@ class OrganizationAdmin(FixedOnceCreated, OrganizationScopedAdmin):
         return obj.pk in member_organization_ids(request, self.write_roles)
 
 
+class MemberByUsernameForm(SameOrganizationForm):
+    """Add a member by username: an organization's admin is not shown the platform's users
+    (they would see every other tenant's people)."""
+
+    username = forms.CharField(
+        label="User", max_length=150, help_text="Their username (ask them for it)."
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("organization", "role")
+
+    def clean(self):
+        cleaned = super().clean()
+        user = get_user_model().objects.filter(username=cleaned.get("username", "").strip())
+        user = user.first()
+        if user is None:
+            self.add_error("username", "No user with that username.")
+        elif Membership.objects.filter(user=user, organization=cleaned.get("organization")):
+            self.add_error("username", "Already a member of this organization.")
+        else:
+            self.instance.user = user
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
     list_display = ("user", "organization", "role")
     list_filter = ("role",)
+
+    def _picks_by_username(self, request, obj) -> bool:
+        return obj is None and not request.user.is_superuser
+
+    def get_form(self, request, obj=None, **kwargs):
+        if self._picks_by_username(request, obj):
+            kwargs["form"] = MemberByUsernameForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if self._picks_by_username(request, obj):
+            return ("username", "organization", "role")
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser or obj is None else (*fields, "user")
 
 
 @admin.register(Purpose)

@@ -202,3 +202,26 @@ def test_the_organization_filter_names_only_the_members_organizations(
     response = client.get(changelist)
     assert response.status_code == 200
     assert "Secret Customer Globex" not in response.content.decode()
+
+
+def test_an_organizations_admin_adds_members_by_username_without_seeing_other_users(
+    client, two_tenants
+):
+    from django.contrib.auth import get_user_model
+
+    mine, theirs = two_tenants
+    MembershipFactory(organization=theirs, user__username="globex_ceo_secret")
+    newcomer = get_user_model().objects.create_user("newcomer", password="x" * 12)
+    admin = MembershipFactory(organization=mine, role=Membership.Role.ADMIN).user
+    client.force_login(admin)
+
+    page = client.get("/admin/consents/membership/add/")
+    assert page.status_code == 200 and "globex_ceo_secret" not in page.content.decode()
+    base = {"organization": mine.pk, "role": Membership.Role.AUDITOR}
+    unknown = client.post("/admin/consents/membership/add/", {**base, "username": "nobody"})
+    assert "No user with that username." in unknown.content.decode()
+    added = client.post("/admin/consents/membership/add/", {**base, "username": "newcomer"})
+    assert added.status_code == 302
+    assert Membership.objects.get(user=newcomer).organization == mine
+    again = client.post("/admin/consents/membership/add/", {**base, "username": "newcomer"})
+    assert "Already a member of this organization." in again.content.decode()
