@@ -547,6 +547,7 @@ class WebhookDeliveryAdmin(OrganizationScopedAdmin):
         "status",
         "attempts",
         "last_status_code",
+        "last_error",
         "next_attempt_at",
         "delivered_at",
     )

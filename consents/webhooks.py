@@ -40,7 +40,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard we try. The defaults give up after about four and a half hours."""
+    """How hard we try. The defaults give up after ten attempts, about three hours at most."""
 
     base_seconds: float = 30.0
     max_delay_seconds: float = 3600.0

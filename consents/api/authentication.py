@@ -13,7 +13,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
 from consent_platform import memo
-from consent_platform.ratelimit import client_ip, hit
+from consent_platform.ratelimit import client_ip, hit, retry_after
 from consents.models import ApiKey, Membership, Organization
 
 logger = logging.getLogger("kaizen.auth")
@@ -85,7 +85,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             ip = client_ip(request)
             logger.warning("API authentication failed from %s (key prefix %r)", ip, prefix[:12])
             if not hit("auth_failure_ip", ip):
-                raise exceptions.Throttled(detail=TOO_MANY_FAILURES)
+                raise exceptions.Throttled(
+                    wait=retry_after("auth_failure_ip"), detail=TOO_MANY_FAILURES
+                )
             raise exceptions.AuthenticationFailed(INVALID_KEY)
         return (principal, principal)
 
