@@ -290,27 +290,34 @@ def hold_a_write_open(organization, identifiers, release, actor="late", **choice
     return thread
 
 
+def retention_during_a_write(organization, identifiers, **choices):
+    """Retention's report when it runs while a write for `identifiers` is still open: it
+    chooses its rows before the write commits and reaches them after."""
+    from consents.retention import apply_retention
+
+    release, reports = threading.Event(), []
+    writer = hold_a_write_open(organization, identifiers, release, **choices)
+    retention = in_thread(lambda: reports.append(apply_retention(organization)))
+    wait_for_a_lock_wait()
+    release.set()
+    writer.join(10)
+    retention.join(10)
+    return reports[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_retention_keeps_a_visitor_who_decides_while_it_runs(organization):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from consents.retention import apply_retention
-
     visitor = {"visitor_id": "visitor-0123456789abcdef"}
     subject = decide(organization, visitor, analytics=True)
     old = timezone.now() - timedelta(days=organization.anonymous_event_retention_days + 30)
     DataSubject.objects.filter(pk=subject.pk).update(last_activity_at=old)
-    release, reports = threading.Event(), []
-    writer = hold_a_write_open(organization, visitor, release, analytics=False)
-    retention = in_thread(lambda: reports.append(apply_retention(organization)))
-    wait_for_a_lock_wait()
-    release.set()
-    writer.join(10)
-    retention.join(10)
+    report = retention_during_a_write(organization, visitor, analytics=False)
 
-    assert reports[0].subjects_deleted == 0
+    assert report.subjects_deleted == 0
     assert ConsentEvent.objects.filter(subject=subject, actor="late").exists()
     assert verify_organization_ledger(organization).ok
 
@@ -321,20 +328,12 @@ def test_a_marketing_lapse_spares_a_grant_made_while_retention_runs(organization
 
     from django.utils import timezone
 
-    from consents.retention import apply_retention
-
     person = {"email": "still@example.com"}
     subject = decide(organization, person, marketing_email=True)
     old = timezone.now() - timedelta(days=organization.marketing_retention_days + 30)
     DataSubject.objects.filter(pk=subject.pk).update(last_activity_at=old)
-    release, reports = threading.Event(), []
-    writer = hold_a_write_open(organization, person, release, marketing_email=True, analytics=True)
-    retention = in_thread(lambda: reports.append(apply_retention(organization)))
-    wait_for_a_lock_wait()
-    release.set()
-    writer.join(10)
-    retention.join(10)
+    report = retention_during_a_write(organization, person, marketing_email=True, analytics=True)
 
-    assert reports[0].marketing_lapsed == 0
+    assert report.marketing_lapsed == 0
     state = ConsentState.objects.get(subject=subject, purpose__key="marketing_email")
     assert state.granted is True
