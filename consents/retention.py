@@ -271,7 +271,7 @@ def erase_subject(
         raise SubjectNotFound(f"No subject with that {kind}.")
     with ledger_maintenance():
         subject_ids = _linked_subject_ids(subject.pk)
-        list(DataSubject.objects.select_for_update().filter(pk__in=subject_ids).order_by("pk"))
+        _lock_subjects(subject_ids)
         suppressions = _erasure_suppressions(organization, subject.pk, subject_ids)
         Suppression.objects.bulk_create(suppressions)
         deidentified = deidentify_events({"subject__in": subject_ids})
@@ -294,6 +294,16 @@ def erase_subject(
         )
     return ErasureResult(
         str(subject.uid), identifiers_removed, len(suppressions), deidentified, states_removed
+    )
+
+
+def _lock_subjects(subject_ids: list[int]) -> None:
+    """Lock the rows until the transaction ends, in id order (two erasures cannot deadlock)."""
+    list(
+        DataSubject.objects.select_for_update()
+        .filter(pk__in=subject_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

@@ -268,8 +268,8 @@ def _resolve_subject(organization: Organization, hashes: dict[str, str]) -> Data
     or, when none is on record, a new subject not yet saved (`is_new`), which
     `_save_new_subject` stores once its chain is known."""
     identified = any(k in hashes for k in STRONG_IDENTIFIERS)
+    known = _known_identifiers(organization, hashes)
     for attempt in range(1, RESOLVE_ATTEMPTS + 1):
-        known = _known_identifiers(organization, hashes)
         if not known:
             subject = DataSubject(organization=organization, is_identified=identified)
             subject.is_new = True
@@ -284,6 +284,7 @@ def _resolve_subject(organization: Organization, hashes: dict[str, str]) -> Data
             break
         if attempt == RESOLVE_ATTEMPTS:
             raise SubjectContention("The subject kept changing under this write; retry.")
+        known = again
     for kind, value_hash in hashes.items():
         row = known.get(kind)
         if row is None:

@@ -185,17 +185,21 @@ def claim_due(policy: RetryPolicy, limit: int) -> list[WebhookDelivery]:
         ).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
-        claimed = []
-        for delivery in due[:limit]:
-            # Compare-and-set: another worker that claimed the row first moved next_attempt_at.
-            won = WebhookDelivery.objects.filter(
-                pk=delivery.pk,
-                status=WebhookDelivery.Status.PENDING,
-                next_attempt_at=delivery.next_attempt_at,
-            ).update(next_attempt_at=lease_until)
-            if won:
-                claimed.append(delivery)
+        claimed = [delivery for delivery in due[:limit] if _move_lease(delivery, lease_until)]
     return claimed
+
+
+def _move_lease(delivery: WebhookDelivery, until) -> bool:
+    """Compare-and-set `next_attempt_at` from the value this worker read to `until`; False when
+    another worker moved it first (its claim, or its lease after this one ran out)."""
+    won = WebhookDelivery.objects.filter(
+        pk=delivery.pk,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at=delivery.next_attempt_at,
+    ).update(next_attempt_at=until)
+    if won:
+        delivery.next_attempt_at = until
+    return bool(won)
 
 
 SUPERSEDED = "superseded"
@@ -205,15 +209,7 @@ def renew_lease(delivery: WebhookDelivery, policy: RetryPolicy) -> bool:
     """Extend this worker's lease on a delivery it claimed, just before sending it; False when
     the lease ran out meanwhile (the rest of a batch took longer) and another worker took the
     row: that worker sends it, this one must not."""
-    renewed = timezone.now() + timedelta(seconds=policy.lease_seconds)
-    won = WebhookDelivery.objects.filter(
-        pk=delivery.pk,
-        status=WebhookDelivery.Status.PENDING,
-        next_attempt_at=delivery.next_attempt_at,
-    ).update(next_attempt_at=renewed)
-    if won:
-        delivery.next_attempt_at = renewed
-    return bool(won)
+    return _move_lease(delivery, timezone.now() + timedelta(seconds=policy.lease_seconds))
 
 
 def deliver(delivery: WebhookDelivery, policy: RetryPolicy) -> str:

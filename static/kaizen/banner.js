@@ -19,7 +19,8 @@
     personalization_storage: "functional", security_storage: "necessary"
   };
   var gpc = navigator.globalPrivacyControl === true;
-  var cfg = validConfig(load(LS_CFG)) ? load(LS_CFG) : null;
+  var cached = load(LS_CFG);
+  var cfg = validConfig(cached) ? cached : null;
   // A cached config may be another jurisdiction's (a trip, a VPN): until this page's own
   // arrives, no default grants anything; only the visitor's own choices count.
   var confirmed = false;

@@ -28,13 +28,13 @@ def test_site_page_shows_the_exact_embed_snippet(admin_client, site, settings):
     assert expected in response.content.decode()
 
 
-def test_cookies_are_added_to_a_vendor_in_its_organization(admin_client, site, organization):
-    vendor = VendorFactory(organization=organization, purpose=organization.purpose_map["analytics"])
+def vendor_form_with_a_cookie(vendor, **cookie) -> dict:
+    """The vendor's change form as posted, with one new cookie row in its inline."""
     prefix = "cookies-"
-    data = {
-        "organization": organization.pk,
+    return {
+        "organization": vendor.organization.pk,
         "name": vendor.name,
-        "purpose": organization.purpose_map["analytics"].pk,
+        "purpose": vendor.purpose.pk,
         "script_url": "",
         "privacy_policy_url": "https://v.example/privacy",
         "description": "",
@@ -42,13 +42,21 @@ def test_cookies_are_added_to_a_vendor_in_its_organization(admin_client, site, o
         f"{prefix}INITIAL_FORMS": "0",
         f"{prefix}MIN_NUM_FORMS": "0",
         f"{prefix}MAX_NUM_FORMS": "1000",
-        f"{prefix}0-name": "_v_id",
-        f"{prefix}0-domain": ".shop.example",
-        f"{prefix}0-lifetime": "1 year",
-        f"{prefix}0-provider": "V",
-        f"{prefix}0-purpose": organization.purpose_map["analytics"].pk,
-        f"{prefix}0-description": "Visitor id",
+        **{f"{prefix}0-{name}": value for name, value in cookie.items()},
     }
+
+
+def test_cookies_are_added_to_a_vendor_in_its_organization(admin_client, site, organization):
+    vendor = VendorFactory(organization=organization, purpose=organization.purpose_map["analytics"])
+    data = vendor_form_with_a_cookie(
+        vendor,
+        name="_v_id",
+        domain=".shop.example",
+        lifetime="1 year",
+        provider="V",
+        purpose=organization.purpose_map["analytics"].pk,
+        description="Visitor id",
+    )
 
     response = admin_client.post(f"/admin/cookies/vendor/{vendor.pk}/change/", data)
 
@@ -69,24 +77,6 @@ def test_inventory_edits_show_up_in_the_banner_config(admin_client, site, organi
 
     advertising = next(p for p in config["purposes"] if p["key"] == "advertising")
     assert [c["name"] for c in advertising["cookies"]] == ["_ads_id"]
-
-
-def inline_cookie(vendor, purpose) -> dict:
-    prefix = "cookies-"
-    return {
-        "organization": vendor.organization.pk,
-        "name": vendor.name,
-        "purpose": vendor.purpose.pk,
-        "script_url": "",
-        "privacy_policy_url": "https://v.example/privacy",
-        "description": "",
-        f"{prefix}TOTAL_FORMS": "1",
-        f"{prefix}INITIAL_FORMS": "0",
-        f"{prefix}MIN_NUM_FORMS": "0",
-        f"{prefix}MAX_NUM_FORMS": "1000",
-        f"{prefix}0-name": "_foreign",
-        f"{prefix}0-purpose": purpose.pk,
-    }
 
 
 def test_rows_of_one_organization_never_link_to_another_ones(
@@ -110,7 +100,8 @@ def test_rows_of_one_organization_never_link_to_another_ones(
     )
     assert added.status_code == 200 and "this row&#x27;s own organization" in added.content.decode()
     inline = client.post(
-        f"/admin/cookies/vendor/{vendor.pk}/change/", inline_cookie(vendor, foreign)
+        f"/admin/cookies/vendor/{vendor.pk}/change/",
+        vendor_form_with_a_cookie(vendor, name="_foreign", purpose=foreign.pk),
     )
     assert inline.status_code == 200
     page = client.get(f"/admin/cookies/site/{site.pk}/change/")
