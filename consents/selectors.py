@@ -114,9 +114,16 @@ def effective_decision(
 
 
 def consent_state_for_subject(
-    organization: Organization, subject: DataSubject | None, jurisdiction: str = ""
+    organization: Organization,
+    subject: DataSubject | None,
+    jurisdiction: str = "",
+    suppressed: frozenset[str] = frozenset(),
 ) -> list[PurposeDecision]:
-    """The decision for every purpose of the organization, explicit or by default."""
+    """The decision for every purpose of the organization, explicit or by default.
+
+    `suppressed` holds the purpose keys of the suppressions kept for the identifier asked
+    about (`suppressed_purpose_keys`); they win over the state and the default, as in
+    `check_identifiers`."""
     group = jurisdiction_group(
         normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction
     )
@@ -125,9 +132,24 @@ def consent_state_for_subject(
         states = {s.purpose_id: s for s in ConsentState.objects.filter(subject=subject)}
     now = timezone.now()
     return [
-        effective_decision(purpose, states.get(purpose.pk), group, now)
+        PurposeDecision(purpose, False, "denied", "suppressed")
+        if consults_suppressions(purpose) and suppressed.intersection(suppression_keys(purpose))
+        else effective_decision(purpose, states.get(purpose.pk), group, now)
         for purpose in organization.purposes.all()
     ]
+
+
+def suppressed_purpose_keys(organization: Organization, kind: str, value: str) -> frozenset[str]:
+    """The purpose_key of every suppression kept for an identifier ("" for all marketing).
+
+    An erasure deletes the person's state but keeps these: without them the state would fall
+    back to the default (often "allowed" in the US) while the check answers "suppressed"."""
+    value_hash = identifier_hash(organization.identifier_secret, kind, value)
+    return frozenset(
+        Suppression.objects.filter(
+            organization=organization, kind=kind, value_hash=value_hash
+        ).values_list("purpose_key", flat=True)
+    )
 
 
 @dataclass

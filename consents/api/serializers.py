@@ -90,7 +90,7 @@ class PurposeDecisionOutput(serializers.Serializer):
     purpose = serializers.CharField(source="purpose.key")
     allowed = serializers.BooleanField()
     decision = serializers.CharField(allow_null=True)
-    basis = serializers.CharField()
+    basis = serializers.CharField(help_text="explicit, default, expired or suppressed")
     decided_at = serializers.DateTimeField(allow_null=True)
     source = serializers.CharField(allow_null=True)
     notice_version = serializers.CharField(allow_null=True)

@@ -56,6 +56,12 @@ def subject_from_query(organization, params):
         raise serializers.ValidationError({kind: exc.messages}) from None
 
 
+def suppressions_from_query(organization, params) -> frozenset[str]:
+    """The suppressed purpose keys of the identifier `subject_from_query` has validated."""
+    kind, value = identifier_from_query(params)
+    return selectors.suppressed_purpose_keys(organization, kind, value)
+
+
 class ConsentRecordView(APIView):
     required_scopes = ("consents:write",)
 
@@ -116,7 +122,12 @@ class ConsentStateView(APIView):
         organization = request.principal.organization
         kind, subject = subject_from_query(organization, request.query_params)
         jurisdiction = io.jurisdiction_param(request.query_params)
-        decisions = selectors.consent_state_for_subject(organization, subject, jurisdiction)
+        decisions = selectors.consent_state_for_subject(
+            organization,
+            subject,
+            jurisdiction,
+            suppressed=suppressions_from_query(organization, request.query_params),
+        )
         site = None
         if request.query_params.get("site"):
             site = organization.sites.filter(key=request.query_params["site"]).first()

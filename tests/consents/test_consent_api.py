@@ -94,6 +94,44 @@ def test_state_reports_jurisdiction_defaults_for_unknown_subject(api, organizati
     assert all(p["basis"] == "default" for p in us["purposes"])
 
 
+def test_state_answers_suppressed_as_the_check_does(api, organization):
+    from consents.retention import erase_subject
+
+    organization.default_jurisdiction = "US-CA"
+    organization.save()
+    api.as_key(organization, "consents:write")
+    record(
+        api,
+        {
+            "subject": {"email": "gone@example.com"},
+            "choices": {"sale_share": False, "marketing_email": True},
+        },
+    )
+    erase_subject(organization, kind="email", value="gone@example.com", performed_by="t")
+    # An old list re-imports the address with a grant: the erasure's never-contact stays.
+    record(
+        api,
+        {
+            "subject": {"email": "gone@example.com"},
+            "choices": {"marketing_email": True},
+            "source": "import",
+        },
+    )
+    api.as_key(organization, "consents:check")
+    state = api.get("/api/v1/consents/state", {"email": "Gone@example.com"}).json()
+    by_key = {p["purpose"]: p for p in state["purposes"]}
+    for key in ("sale_share", "marketing_email"):
+        checked = api.post(
+            "/api/v1/checks",
+            {"purpose": key, "identifier_type": "email", "identifiers": ["gone@example.com"]},
+            format="json",
+        ).json()["results"][0]
+        assert (checked["allowed"], checked["reason"]) == (False, "suppressed")
+        assert (by_key[key]["allowed"], by_key[key]["basis"]) == (False, "suppressed")
+    assert by_key["analytics"]["basis"] == "default"  # cookie categories ignore suppressions
+    assert state["us_privacy"] == "1YYN"  # opted out of sale, as recorded before the erasure
+
+
 @pytest.mark.parametrize(
     "body, field",
     [
