@@ -13,6 +13,7 @@ ONE_FORM = 'Give either "email" (with "purpose") or "recipients", not both.'
 TOO_MANY = "At most {max} recipients per request."
 NOT_A_RECIPIENT = 'Each recipient is an object with "email" and "purpose".'
 UNKNOWN_PURPOSE = "Unknown purpose {key!r}."
+REQUIRED = "This field is required."
 MAX_ITEM_ERRORS = 50
 
 
@@ -90,11 +91,17 @@ class UnsubscribeLinksView(APIView):
                 errors[str(index)] = [NOT_A_RECIPIENT]
                 continue
             email, purpose_key = item.get("email"), item.get("purpose", default_purpose)
-            try:
-                normalize_identifier("email", email)
-            except DjangoValidationError as exc:
-                problems["email"] = exc.messages
-            if not isinstance(purpose_key, str) or purpose_key not in known:
+            # Absent is not malformed: say which field is missing, as DRF does for the rest.
+            if email is None:
+                problems["email"] = [REQUIRED]
+            else:
+                try:
+                    normalize_identifier("email", email)
+                except DjangoValidationError as exc:
+                    problems["email"] = exc.messages
+            if purpose_key is None:
+                problems["purpose"] = [REQUIRED]
+            elif not isinstance(purpose_key, str) or purpose_key not in known:
                 problems["purpose"] = [UNKNOWN_PURPOSE.format(key=purpose_key)]
             elif purpose_key not in purposes:
                 problems["purpose"] = [unsubscribe.NOT_UNSUBSCRIBABLE.format(key=purpose_key)]

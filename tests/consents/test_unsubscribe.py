@@ -110,6 +110,22 @@ def test_link_api_rejects_bad_input_with_field_errors(api, organization):
     )
 
 
+def test_link_api_names_a_missing_email_or_purpose_as_required(api, organization):
+    api.as_key(organization, "consents:write")
+    post = lambda body: api.post("/api/v1/unsubscribe-links", body, format="json")  # noqa: E731
+    single = post({"email": "a@example.com"})
+    assert single.status_code == 400
+    assert single.json() == {"purpose": ["This field is required."]}
+    listed = post({"recipients": [{"purpose": "marketing_email"}, {"email": "b@example.com"}]})
+    assert listed.status_code == 400
+    assert listed.json() == {
+        "recipients": {
+            "0": {"email": ["This field is required."]},
+            "1": {"purpose": ["This field is required."]},
+        }
+    }
+
+
 def test_link_api_needs_consents_write(api, organization):
     api.as_key(organization, "consents:check")
     response = api.post(
