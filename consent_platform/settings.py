@@ -1,7 +1,8 @@
 """Settings for Kaizenify Consent, read from environment variables.
 
 Local use needs none of them: DEBUG is on and SQLite is used. Production sets at least
-DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (see README.md, "Configuration").
+DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, PUBLIC_BASE_URL and DATABASE_URL (see README.md,
+"Configuration").
 """
 
 import os
@@ -53,7 +54,16 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Base URL used in links we send out (unsubscribe, preference center, embed snippet).
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+if not PUBLIC_BASE_URL:
+    if not DEBUG:
+        # The local default would put http://127.0.0.1 in every List-Unsubscribe header sent:
+        # no recipient and no mailbox provider could reach it, so no one could unsubscribe.
+        raise ImproperlyConfigured(
+            "PUBLIC_BASE_URL must be set when DEBUG is off (the https:// address people "
+            "reach this server at; unsubscribe and preference links are built on it)."
+        )
+    PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -40,6 +40,7 @@ def test_workers_replaced_after_max_requests_keep_answering(tmp_path):
         "DEBUG": "0",
         "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
         "ALLOWED_HOSTS": "consent.example.com",
+        "PUBLIC_BASE_URL": "https://consent.example.com",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "STATIC_ROOT": str(tmp_path / "static"),

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
     "ALLOWED_HOSTS": "consent.example.com,testserver",
+    "PUBLIC_BASE_URL": "https://consent.example.com",
     "DATABASE_URL": "sqlite:///:memory:",
 }
 
@@ -36,7 +37,13 @@ print(json.dumps(out))
 
 
 def run_with(env: dict, *args: str) -> subprocess.CompletedProcess:
-    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    inherited = (
+        "DEBUG",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "PUBLIC_BASE_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     clean = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(
         [sys.executable, *args],
@@ -52,6 +59,14 @@ def test_refuses_to_start_without_secret_key_when_debug_is_off():
     result = run_with({"DEBUG": "0", "ALLOWED_HOSTS": "x"}, "manage.py", "check")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_refuses_to_start_without_public_base_url_when_debug_is_off():
+    """Unsubscribe links would point at the local default, which no recipient can reach."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "PUBLIC_BASE_URL"}
+    result = run_with(env, "manage.py", "check")
+    assert result.returncode != 0
+    assert "PUBLIC_BASE_URL must be set" in result.stderr
 
 
 @pytest.mark.parametrize(
