@@ -94,6 +94,12 @@ class ConsentMode(models.TextChoices):
     ALWAYS_ON = "always_on", "Always on (strictly necessary)"
 
 
+ALWAYS_ON_ONLY_COOKIES = (
+    "Only a cookie category can be always on (strictly necessary): people can always refuse "
+    "marketing channels, topics and data uses."
+)
+
+
 class Purpose(models.Model):
     """Something a subject can agree to or refuse: a cookie category, a channel, a data use."""
 
@@ -142,6 +148,18 @@ class Purpose(models.Model):
         ordering = ["organization", "position", "key"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "key"], name="purpose_key_per_org"),
+            # A person can always refuse marketing and the data uses (unsubscribe, do not
+            # sell or share...): only a cookie category can be strictly necessary.
+            models.CheckConstraint(
+                condition=models.Q(kind="cookie_category")
+                | ~(
+                    models.Q(mode_eu=ConsentMode.ALWAYS_ON)
+                    | models.Q(mode_us=ConsentMode.ALWAYS_ON)
+                    | models.Q(mode_other=ConsentMode.ALWAYS_ON)
+                ),
+                name="purpose_always_on_only_cookie_category",
+                violation_error_message=ALWAYS_ON_ONLY_COOKIES,
+            ),
         ]
 
     def __str__(self) -> str:
