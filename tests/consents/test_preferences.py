@@ -425,3 +425,38 @@ def test_visitor_page_honors_gpc_and_does_not_turn_defaults_into_grants(client, 
         HTTP_CF_IPCOUNTRY="US",
     )
     assert ConsentEvent.objects.count() == 3
+
+
+def test_visitor_page_with_gpc_says_so_locks_the_switch_and_records_the_signal(
+    browser, organization
+):
+    """As in the banner: the opted-out purpose cannot be ticked, and the page says why."""
+    site = SiteFactory(organization=organization, key="gpcshop", default_jurisdiction="US-CA")
+    site.purposes.set([organization.purpose_map[k] for k in ("analytics", "sale_share")])
+    url = f"/preferences/gpcshop/?visitor={VISITOR}"
+    response = browser.get(url, HTTP_SEC_GPC="1")
+    page = response.content.decode()
+    assert "Opt-out request honored" in page
+    assert re.search(r'name="purpose_sale_share" disabled', page)
+    assert re.search(r'name="purpose_analytics" checked aria', page)
+    assert "Sec-GPC" in response["Vary"]
+    # The site's GPC purposes, as the banner records them.
+    refused = {"sale_share": False, "targeted_advertising": False}
+    assert states(organization) == refused
+    assert {e.source for e in ConsentEvent.objects.all()} == {"gpc"}
+    stored = json.loads(unquote(response.cookies["kz_consent"].value))
+    assert (stored["c"], stored["g"]) == ({"sale_share": 0, "targeted_advertising": 0}, 1)
+    # Reloading records nothing more; a tick sent anyway is not taken as a grant.
+    token = browser.cookies["csrftoken"].value
+    browser.post(
+        url,
+        {
+            "purpose_sale_share": "on",
+            "purpose_analytics": "on",
+            "visitor": VISITOR,
+            "csrfmiddlewaretoken": token,
+        },
+        HTTP_SEC_GPC="1",
+    )
+    assert states(organization) == refused
+    assert ConsentEvent.objects.count() == 2

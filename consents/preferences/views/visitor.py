@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
@@ -76,16 +77,33 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
         selectors.subject_by_identifier(organization, "visitor_id", visitor_id) if known else None
     )
     decisions = choices.decisions_by_key(organization, subject, jurisdiction)
-    allowed = {key: d.allowed for key, d in decisions.items()}
-    # Global Privacy Control: the site's GPC purposes are refused here as in the banner.
-    gpc_refused = gpc_opt_outs(site, jurisdiction) if visitors.gpc_enabled(request) else []
-    allowed.update(dict.fromkeys(gpc_refused, False))
     notice = site_selectors.current_notice(site, language)
+    # Global Privacy Control: the site's GPC purposes are refused here as in the banner, which
+    # records the signal once without waiting for a click and locks their switches.
+    gpc_refused = gpc_opt_outs(site, jurisdiction) if visitors.gpc_enabled(request) else []
+    unrecorded = {key: False for key in gpc_refused if key in decisions and decisions[key].allowed}
+    if request.method != "POST" and unrecorded:
+        result = choices.record_choices(
+            request=request,
+            organization=organization,
+            identifiers={"visitor_id": visitor_id},
+            choices=unrecorded,
+            source="gpc",
+            notice=notice,
+            jurisdiction=jurisdiction,
+            site=site,
+        )
+        decisions = choices.decisions_by_key(organization, result.subject, jurisdiction)
+    allowed = {key: d.allowed for key, d in decisions.items()}
+    allowed.update(dict.fromkeys(gpc_refused, False))
     form = PurposeChoicesForm(
         request.POST if request.method == "POST" else None,
         purposes=[p for p in purposes if not is_always_on(p)],
         allowed=allowed,
     )
+    for key in gpc_refused:
+        if form.field_name(key) in form.fields:
+            form.fields[form.field_name(key)].disabled = True
     if request.method == "POST" and form.is_valid():
         wanted = {**form.wanted(), **dict.fromkeys(gpc_refused, False)}
         choices.record_choices(
@@ -108,6 +126,7 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
             choices=wanted,
             notice_version=notice.version if notice else "",
             decided=True,
+            gpc=bool(gpc_refused),
             cookie_domain=site.cookie_domain,
             lifetime_days=site.cookie_lifetime_days,
         )
@@ -136,14 +155,18 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
                 "visitor_id": visitor_id,
                 "language": language,
                 "known_visitor": known,
+                "gpc_locked": [key for key in gpc_refused if form.field_name(key) in form.fields],
                 "saved": request.GET.get("done") == "saved",
             },
         )
     response["Content-Language"] = language  # the banner's language, which a site may add
+    patch_vary_headers(response, ["Sec-GPC", "Cookie"])
     visitors.remember_visitor(
         request,
         response,
         visitor_id,
+        choices=dict.fromkeys(gpc_refused, False) if gpc_refused else None,
+        gpc=bool(gpc_refused),
         cookie_domain=site.cookie_domain,
         lifetime_days=site.cookie_lifetime_days,
     )
