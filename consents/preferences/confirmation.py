@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from consents.models import DataSubject, EmailConfirmation, Organization
+from consents.models import ConsentState, DataSubject, EmailConfirmation, Organization
 from consents.preferences import links, tokens
 from consents.services import ConsentResult, record_consent
 
@@ -58,6 +58,8 @@ def request_email_confirmation(
 
 
 def pending_confirmation_keys(organization: Organization, subject: DataSubject | None) -> set:
+    """The purposes waiting for a confirmation link to be followed; a refusal recorded after
+    the link was sent (unsubscribe from all, a one-click unsubscribe) ends the wait."""
     if subject is None:
         return set()
     rows = EmailConfirmation.objects.filter(
@@ -65,8 +67,18 @@ def pending_confirmation_keys(organization: Organization, subject: DataSubject |
         subject=subject,
         confirmed_at__isnull=True,
         created_at__gte=timezone.now() - CONFIRMATION_MAX_AGE,
-    ).values_list("purpose_keys", flat=True)
-    return {key for keys in rows for key in keys}
+    ).values_list("purpose_keys", "created_at")
+    refused_at = dict(
+        ConsentState.objects.filter(subject=subject, granted=False).values_list(
+            "purpose__key", "decided_at"
+        )
+    )
+    return {
+        key
+        for keys, created_at in rows
+        for key in keys
+        if key not in refused_at or refused_at[key] < created_at
+    }
 
 
 @dataclass

@@ -320,6 +320,28 @@ def test_double_opt_in_grants_email_only_after_confirmation(browser, organizatio
     assert ConsentEvent.objects.filter(purpose__key="marketing_email").count() == 1
 
 
+def test_a_save_while_confirmation_waits_is_no_refusal_and_unsubscribing_ends_the_wait(
+    browser, organization, topics, caplog
+):
+    organization.email_double_opt_in = True
+    organization.save()
+    path = person_path(organization)
+    submit(browser, path, {"purpose_marketing_email": "on", "purpose_topic_newsletter": "on"})
+    # Back later to add a topic: the email box is shown unticked, waiting for confirmation.
+    page = browser.get(path).content.decode()
+    assert "Waiting for you to confirm" in page
+    assert not re.search(r'name="purpose_marketing_email" checked', page)
+    submit(browser, path, {"purpose_topic_newsletter": "on", "purpose_topic_offers": "on"})
+    assert not ConsentEvent.objects.filter(purpose__key="marketing_email").exists()
+    assert "Waiting for you to confirm" in browser.get(path).content.decode()
+
+    response = submit(browser, path, {"action": "unsubscribe_all"})
+    page = browser.get(response["Location"]).content.decode()
+    assert "unsubscribed from all marketing" in page
+    assert "Waiting for you to confirm" not in page
+    assert states(organization)["marketing_email"] is False
+
+
 def test_confirmation_link_tampered_or_expired_grants_nothing(browser, organization):
     stale = tokens.make_token(
         organization,

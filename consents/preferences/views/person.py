@@ -55,6 +55,7 @@ def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
     decisions = choices.decisions_by_key(organization, subject)
     notice = choices.current_notice(organization, purposes)
     allowed = {key: d.allowed for key, d in decisions.items()}
+    pending = confirmation.pending_confirmation_keys(organization, subject)
     form = PurposeChoicesForm(
         request.POST if request.method == "POST" else None, purposes=purposes, allowed=allowed
     )
@@ -63,9 +64,12 @@ def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
             wanted = {p.key: False for p in purposes}
             done = "unsubscribed"
         else:
-            wanted = form.wanted()
+            # A box waiting for its confirmation is shown unticked: left so, it is no refusal.
+            wanted = {k: v for k, v in form.wanted().items() if v or k not in pending}
             done = "saved"
         changed = choices.changed_choices(decisions, wanted)
+        if done == "unsubscribed":  # also a "no" to a confirmation still waiting, if on record
+            changed.update(dict.fromkeys(pending & wanted.keys(), False))
         withheld = []
         if organization.email_double_opt_in:
             withheld = [k for k in choices.EMAIL_CHANNEL_KEYS if changed.get(k) is True]
@@ -89,7 +93,6 @@ def person_preferences(request: HttpRequest, token: str) -> HttpResponse:
             )
             done = "confirm"
         return redirect(page_url(request, request.path, {"done": done}))
-    pending = confirmation.pending_confirmation_keys(organization, subject)
     rows = choice_rows(form, decisions, pending=pending)
     return private_page(
         request,
