@@ -129,6 +129,28 @@ def test_gpc_keeps_an_opt_in_made_on_this_page_and_says_so(browser, organization
     assert ConsentState.objects.get(purpose__key="sale_share").granted is True
 
 
+def test_gpc_lists_only_what_the_signal_opted_out(browser, organization):
+    record_consent(
+        organization=organization,
+        identifiers={"visitor_id": VISITOR},
+        choices={"targeted_advertising": True},
+        source="preference_center",
+        actor="visitor",
+    )
+    page = browser.get(f"/privacy-choices/acme/?visitor={VISITOR}", HTTP_SEC_GPC="1")
+    assert "Opted out because of the signal: Sale Share</p>" in page.content.decode()
+    record_consent(
+        organization=organization,
+        identifiers={"visitor_id": VISITOR},
+        choices={"sale_share": True},
+        source="preference_center",
+        actor="visitor",
+    )
+    page = browser.get(f"/privacy-choices/acme/?visitor={VISITOR}", HTTP_SEC_GPC="1")
+    text = page.content.decode()
+    assert "Opted out because of the signal" not in text and "We keep your choice" in text
+
+
 def test_other_sec_gpc_values_are_ignored(browser, organization):
     for value in ("0", "true", "1.0", ""):
         page = browser.get("/privacy-choices/acme/", HTTP_SEC_GPC=value).content.decode()

@@ -120,7 +120,9 @@ def privacy_choices(request: HttpRequest, org_slug: str) -> HttpResponse:
             "rows": choice_rows(form, decisions, labels=_labels(purposes)),
             "notice": notice,
             "gpc": gpc,
-            "gpc_purposes": [p for p in purposes if p.key in choices.GPC_KEYS],
+            "gpc_opted_out": [
+                p for p in purposes if p.key in choices.GPC_KEYS and p not in gpc_kept
+            ],
             "gpc_kept": gpc_kept,
             "visitor_id": visitor_id,
             "saved": request.GET.get("done") == "saved",
