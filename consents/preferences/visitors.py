@@ -49,10 +49,13 @@ def visitor_id_from_cookie(request: HttpRequest) -> str | None:
     return content["id"] if content else None
 
 
+def _explicit_visitor_id(request: HttpRequest) -> str | None:
+    return _valid_visitor_id(request.GET.get("visitor") or request.POST.get("visitor"))
+
+
 def visitor_id_from_request(request: HttpRequest) -> str | None:
     """An explicit `visitor` parameter (the banner's link) wins over the cookie."""
-    explicit = request.GET.get("visitor") or request.POST.get("visitor")
-    return _valid_visitor_id(explicit) or visitor_id_from_cookie(request)
+    return _explicit_visitor_id(request) or visitor_id_from_cookie(request)
 
 
 def new_visitor_id() -> str:
@@ -89,6 +92,8 @@ def remember_visitor(
     existing = consent_cookie(request)
     if existing is not None and existing["id"] != visitor_id:
         return  # the page works on another id (?visitor=): this browser's cookie stays as is
+    if existing is None and _explicit_visitor_id(request) == visitor_id:
+        return  # an id from a link: a link must not plant someone else's id in this browser
     if existing is not None and choices is None and not gpc:
         return
     now = int(time.time())
