@@ -84,6 +84,9 @@ def test_opting_out_records_refusals_for_this_browser(browser, organization, pro
         ("profiling", False, "preference_center"),
     }
     assert {e.notice.version for e in ConsentEvent.objects.all()} == {"2026-01"}
+    # The banner reads the same cookie: what was left as shown is not written as a grant there.
+    stored = json.loads(unquote(response.cookies["kz_consent"].value))
+    assert stored["c"] == {"sale_share": 0, "profiling": 0}
 
 
 def test_gpc_signal_is_honored_recorded_and_shown(browser, organization, profiling):

@@ -83,18 +83,22 @@ def privacy_choices(request: HttpRequest, org_slug: str) -> HttpResponse:
     if request.method == "POST":
         form = PurposeChoicesForm(request.POST, purposes=purposes, allowed={}, ticked_refuses=True)
         if form.is_valid():
+            wanted = form.wanted()
+            changed = choices.changed_choices(decisions, wanted)
             choices.record_choices(
                 request=request,
                 organization=organization,
                 identifiers={"visitor_id": visitor_id},
-                choices=choices.changed_choices(decisions, form.wanted()),
+                choices=changed,
                 source="preference_center",
                 notice=notice,
                 jurisdiction=jurisdiction,
             )
             path = reverse("preferences:privacy-choices", kwargs={"org_slug": org_slug})
             response = redirect(page_url(request, path, {"visitor": visitor_id, "done": "saved"}))
-            visitors.remember_visitor(request, response, visitor_id, choices=form.wanted())
+            # Opt-outs, and opt-ins recorded now; a box left as shown is no choice for the banner.
+            kept = {key: value for key, value in wanted.items() if not value or key in changed}
+            visitors.remember_visitor(request, response, visitor_id, choices=kept)
             return response
     else:
         if gpc:
