@@ -11,13 +11,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
+from consents.identifiers import hash_identifier
 from consents.models import ConsentState, DataSubject, EmailConfirmation, Organization
 from consents.preferences import links, tokens
 from consents.services import ConsentResult, record_consent
 
 CONFIRMATION_MAX_AGE = timedelta(days=7)
+CONFIRMATION_RESEND = timedelta(minutes=10)
 logger = logging.getLogger("kaizen.preferences")
 
 
@@ -38,7 +41,16 @@ def request_email_confirmation(
     notice_version: str,
     subject: DataSubject | None,
 ) -> str:
-    """Create a pending confirmation, send its link, and return the link."""
+    """Create a pending confirmation, send its link, and return the link; "" (nothing sent)
+    when a link for the same purposes went to the address less than CONFIRMATION_RESEND ago:
+    a double submit, or someone holding the preference link, must not send mail after mail."""
+    sent = "kz-email-confirmation:" + hash_identifier(
+        organization.identifier_secret,
+        "email_confirmation",
+        f"{email}|{','.join(sorted(purpose_keys))}",
+    )
+    if not cache.add(sent, 1, int(CONFIRMATION_RESEND.total_seconds())):
+        return ""
     token = tokens.make_token(
         organization,
         tokens.EMAIL_CONFIRMATION,

@@ -320,6 +320,19 @@ def test_double_opt_in_grants_email_only_after_confirmation(browser, organizatio
     assert ConsentEvent.objects.filter(purpose__key="marketing_email").count() == 1
 
 
+def test_a_double_submit_sends_one_confirmation_mail(browser, organization, caplog):
+    organization.email_double_opt_in = True
+    organization.save()
+    caplog.set_level(logging.INFO, logger="kaizen.preferences")
+    path = person_path(organization, "new@example.com")  # no record yet: no pending row either
+    for _ in range(3):
+        response = submit(browser, path, {"purpose_marketing_email": "on"})
+        assert "done=confirm" in response["Location"]
+    sent = [r for r in caplog.records if r.name == "kaizen.preferences"]
+    assert len(sent) == 1
+    assert not ConsentEvent.objects.filter(purpose__key="marketing_email").exists()
+
+
 def test_a_save_while_confirmation_waits_is_no_refusal_and_unsubscribing_ends_the_wait(
     browser, organization, topics, caplog
 ):
