@@ -51,6 +51,25 @@ class MemberOrganizationFilter(admin.RelatedFieldListFilter):
 MEMBER_ORGANIZATIONS = ("organization", MemberOrganizationFilter)
 
 
+class MemberPurposeKeyFilter(admin.AllValuesFieldListFilter):
+    """The "By purpose key" filter: the keys of the member's own organizations' purposes
+    (Django lists a related field's values from every row of the related table, so every
+    tenant's purpose keys)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        if not request.user.is_superuser:
+            self.lookup_choices = (
+                Purpose.objects.filter(organization__in=member_organization_ids(request))
+                .distinct()
+                .order_by("key")
+                .values_list("key", flat=True)
+            )
+
+
+MEMBER_PURPOSE_KEYS = ("purpose__key", MemberPurposeKeyFilter)
+
+
 class SameOrganizationForm(forms.ModelForm):
     """Every row a form links to (a purpose, a vendor, a site...) belongs to the form's own
     organization: choices offered across a member's organizations, or a crafted POST, must not
@@ -500,7 +519,7 @@ class ConsentEventAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScoped
         "subject",
         "seq",
     )
-    list_filter = ("source", "granted", "purpose__key", "recorded_at", MEMBER_ORGANIZATIONS)
+    list_filter = ("source", "granted", MEMBER_PURPOSE_KEYS, "recorded_at", MEMBER_ORGANIZATIONS)
     search_fields = ("id",)
     search_help_text = "Search by email, phone, user id or visitor id (hashed before the search)."
     list_select_related = ("purpose", "subject")
@@ -510,7 +529,7 @@ class ConsentEventAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScoped
 @admin.register(ConsentState)
 class ConsentStateAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScopedAdmin):
     list_display = ("subject", "purpose", "granted", "source", "decided_at", "expires_at")
-    list_filter = ("purpose__key", "granted", "source")
+    list_filter = (MEMBER_PURPOSE_KEYS, "granted", "source")
     search_fields = ("id",)
     list_select_related = ("purpose", "subject")
 

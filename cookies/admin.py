@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from consents.admin import (
     MEMBER_ORGANIZATIONS,
+    MEMBER_PURPOSE_KEYS,
     FixedOnceCreated,
     OrganizationScopedAdmin,
     SameOrganizationForm,
@@ -152,7 +153,7 @@ class CookieDefinitionInline(
 @admin.register(Vendor)
 class VendorAdmin(SameOrganizationChoicesMixin, OrganizationScopedAdmin):
     list_display = ("name", "purpose", "privacy_policy_url", "organization")
-    list_filter = (MEMBER_ORGANIZATIONS, "purpose__key")
+    list_filter = (MEMBER_ORGANIZATIONS, MEMBER_PURPOSE_KEYS)
     search_fields = ("name", "description")
     inlines = (CookieDefinitionInline,)
 
@@ -171,5 +172,5 @@ class VendorAdmin(SameOrganizationChoicesMixin, OrganizationScopedAdmin):
 @admin.register(CookieDefinition)
 class CookieDefinitionAdmin(SameOrganizationChoicesMixin, OrganizationScopedAdmin):
     list_display = ("name", "purpose", "provider", "vendor", "lifetime", "domain", "organization")
-    list_filter = (MEMBER_ORGANIZATIONS, "purpose__key")
+    list_filter = (MEMBER_ORGANIZATIONS, MEMBER_PURPOSE_KEYS)
     search_fields = ("name", "provider", "description")

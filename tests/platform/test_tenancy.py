@@ -204,6 +204,29 @@ def test_the_organization_filter_names_only_the_members_organizations(
     assert "Secret Customer Globex" not in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "/admin/consents/consentevent/",
+        "/admin/consents/consentstate/",
+        "/admin/cookies/vendor/",
+        "/admin/cookies/cookiedefinition/",
+    ],
+)
+def test_the_purpose_filter_names_only_the_members_purposes(client, two_tenants, changelist):
+    mine, theirs = two_tenants
+    Purpose.objects.create(
+        organization=theirs, key="globex_secret_launch", name="x", kind="marketing_topic"
+    )
+    user = MembershipFactory(organization=mine, role=Membership.Role.AUDITOR).user
+    client.force_login(user)
+    response = client.get(changelist)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "?purpose__key=analytics" in page
+    assert "globex_secret_launch" not in page
+
+
 def test_an_organizations_admin_adds_members_by_username_without_seeing_other_users(
     client, two_tenants
 ):
