@@ -195,6 +195,30 @@ class BannerText(models.Model):
     def __str__(self) -> str:
         return f"{self.site.key}/{self.language}"
 
+    def clean(self):
+        errors = {
+            name: "An object of purpose key → text."
+            for name in ("purpose_names", "purpose_descriptions")
+            if not _is_text_map(getattr(self, name))
+        }
+        if errors:
+            raise ValidationError(errors)
+
+    def purpose_name_map(self) -> dict[str, str]:
+        """Purpose key → name, ignoring a value saved without validation that is not one."""
+        return _text_map(self.purpose_names)
+
+    def purpose_description_map(self) -> dict[str, str]:
+        return _text_map(self.purpose_descriptions)
+
+
+def _is_text_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _text_map(value) -> dict[str, str]:
+    return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
 
 class Vendor(models.Model):
     """A third-party service (script) used on the organization's sites."""

@@ -135,7 +135,7 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
     descriptions: dict = {}
     if override is not None:
         texts.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
-        names, descriptions = override.purpose_names or {}, override.purpose_descriptions or {}
+        names, descriptions = override.purpose_name_map(), override.purpose_description_map()
     rtl = is_right_to_left(language) or bool(override and override.right_to_left)
 
     purposes = list(site.purposes.order_by("position", "key"))

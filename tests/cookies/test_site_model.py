@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.factories import SiteFactory
+from tests.factories import BannerTextFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +47,23 @@ def test_origins_must_be_scheme_host_and_port(organization):
     site = SiteFactory.build(organization=organization, allowed_origins="shop.example/path")
 
     assert "allowed_origins" in errors_of(site)
+
+
+@pytest.mark.parametrize("field", ["purpose_names", "purpose_descriptions"])
+@pytest.mark.parametrize("value", [["Statistics"], "Statistics", {"analytics": 5}])
+def test_wrongly_shaped_banner_words_are_refused_and_never_break_the_banner(
+    client, organization, field, value
+):
+    site = SiteFactory(organization=organization, key="shop")
+    site.purposes.set([organization.purpose_map["analytics"]])
+    text = BannerTextFactory.build(site=site, language="en", **{field: value})
+
+    with pytest.raises(ValidationError) as raised:
+        text.full_clean()
+    assert field in raised.value.message_dict
+
+    text.save()  # saved without validation (a shell, a data migration)
+    response = client.get("/api/v1/sites/shop/config", {"lang": "en"})
+    assert response.status_code == 200
+    [analytics] = response.json()["purposes"]
+    assert analytics["name"] == "Analytics"
