@@ -44,14 +44,20 @@ class Organization(models.Model):
         default=False, help_text="Email grants from the preference center count once confirmed."
     )
     privacy_policy_url = models.URLField(blank=True)
+    # At least a day: 0 would delete every visitor and lapse every marketing grant at once.
     anonymous_event_retention_days = models.PositiveIntegerField(
-        default=395, help_text="Keep events of anonymous visitors this long (13 months)."
+        default=395,
+        validators=[MinValueValidator(1)],
+        help_text="Keep events of anonymous visitors this long (13 months).",
     )
     identified_event_retention_days = models.PositiveIntegerField(
-        default=365 * 6, help_text="Keep events of identified people this long."
+        default=365 * 6,
+        validators=[MinValueValidator(1)],
+        help_text="Keep events of identified people this long.",
     )
     marketing_retention_days = models.PositiveIntegerField(
         default=365 * 2,
+        validators=[MinValueValidator(1)],
         help_text="Keep marketing preferences this long after the last sign of interest.",
     )
     created_at = models.DateTimeField(auto_now_add=True)

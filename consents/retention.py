@@ -82,9 +82,27 @@ class RetentionReport:
         }
 
 
+RETENTION_PERIODS = (
+    "anonymous_event_retention_days",
+    "identified_event_retention_days",
+    "marketing_retention_days",
+)
+
+
+class RetentionPeriodInvalid(Exception):
+    pass
+
+
 def apply_retention(
     organization: Organization, *, dry_run: bool = False, now=None, performed_by: str = "retention"
 ) -> RetentionReport:
+    # A period under a day (saved past the admin's validation) would take everything.
+    short = [name for name in RETENTION_PERIODS if getattr(organization, name) < 1]
+    if short:
+        raise RetentionPeriodInvalid(
+            f"Retention periods must be at least 1 day: {', '.join(short)} of "
+            f"{organization.slug} is not. Nothing was changed."
+        )
     now = now or timezone.now()
     report = RetentionReport(dry_run=dry_run)
     anonymous_cutoff = now - timedelta(days=organization.anonymous_event_retention_days)

@@ -307,3 +307,39 @@ def test_erasure_reaches_the_history_an_identifier_left_on_an_earlier_subject(or
     log = PrivacyRequestLog.objects.get(action="erasure")
     assert log.details["linked_subjects"] == 2
     assert verify_organization_ledger(organization).ok
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        "anonymous_event_retention_days",
+        "identified_event_retention_days",
+        "marketing_retention_days",
+    ],
+)
+def test_a_retention_period_under_a_day_is_refused_not_applied(client, aged_ledger, period):
+    from consents.models import Membership
+    from tests.factories import MembershipFactory
+
+    org = aged_ledger
+    client.force_login(MembershipFactory(organization=org, role=Membership.Role.ADMIN).user)
+    url = f"/admin/consents/organization/{org.pk}/change/"
+    page = client.get(url)
+    data = {name: field.value() for name, field in page.context["adminform"].form._bound_items()}
+    data = {name: value for name, value in data.items() if value is not None}
+
+    response = client.post(url, {**data, period: "0"})
+
+    assert response.status_code == 200
+    assert "greater than or equal to 1" in response.content.decode()
+    org.refresh_from_db()
+    assert getattr(org, period) > 0
+
+    # Saved past the admin (a shell, a script): the run refuses rather than take everything.
+    type(org).objects.filter(pk=org.pk).update(**{period: 0})
+    events, states = ConsentEvent.objects.count(), list(ConsentState.objects.values("granted"))
+    with pytest.raises(CommandError, match="at least 1 day"):
+        call_command("apply_retention", "--org", org.slug)
+    assert ConsentEvent.objects.count() == events
+    assert list(ConsentState.objects.values("granted")) == states
+    assert not PrivacyRequestLog.objects.exists()

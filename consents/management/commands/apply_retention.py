@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from consents.models import Organization
-from consents.retention import apply_retention
+from consents.retention import RetentionPeriodInvalid, apply_retention
 
 
 class Command(BaseCommand):
@@ -17,7 +17,10 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organization with slug {org!r}.")
-        report = apply_retention(organization, dry_run=dry_run, performed_by="apply_retention")
+        try:
+            report = apply_retention(organization, dry_run=dry_run, performed_by="apply_retention")
+        except RetentionPeriodInvalid as exc:
+            raise CommandError(str(exc)) from None
         verb = "Would" if dry_run else "Did"
         self.stdout.write(
             f"{verb} delete {report.subjects_deleted} anonymous subjects and "
