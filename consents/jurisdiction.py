@@ -2,6 +2,8 @@
 
 import re
 
+from django.core.validators import RegexValidator
+
 # EU member states, the rest of the EEA, the UK and Switzerland: opt-in rules (GDPR/ePrivacy).
 EU_STYLE = frozenset(
     [
@@ -45,6 +47,8 @@ JURISDICTION_PATTERN = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 
 
 INVALID_JURISDICTION = "Not a jurisdiction: give an ISO 3166 code such as DE or US-CA."
+# A configured default (organization, site) is stored as the ledger records it: upper case.
+JURISDICTION_VALIDATOR = RegexValidator(JURISDICTION_PATTERN, INVALID_JURISDICTION)
 
 
 def normalize_jurisdiction(value: str) -> str:

@@ -16,6 +16,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from consents.jurisdiction import JURISDICTION_VALIDATOR
+
 PURPOSE_KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,63}$",
     "Use lowercase letters, digits and underscores, starting with a letter.",
@@ -38,6 +40,7 @@ class Organization(models.Model):
     default_jurisdiction = models.CharField(
         max_length=8,
         default="EU",
+        validators=[JURISDICTION_VALIDATOR],
         help_text="ISO 3166 country (DE) or subdivision (US-CA) assumed when none is known.",
     )
     email_double_opt_in = models.BooleanField(

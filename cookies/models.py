@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from consents.jurisdiction import JURISDICTION_VALIDATOR
 from consents.models import Organization, Purpose
 
 SITE_KEY_VALIDATOR = RegexValidator(
@@ -80,7 +81,12 @@ class Site(models.Model):
         blank=True,
         help_text="Request header carrying the visitor's country, e.g. CF-IPCountry.",
     )
-    default_jurisdiction = models.CharField(max_length=8, default="EU")
+    default_jurisdiction = models.CharField(
+        max_length=8,
+        default="EU",
+        validators=[JURISDICTION_VALIDATOR],
+        help_text="ISO 3166 country (DE) or subdivision (US-CA) when the header names none.",
+    )
     cookie_lifetime_days = models.PositiveIntegerField(default=180)
     opt_out_reprompt_days = models.PositiveIntegerField(
         default=365,

@@ -67,3 +67,10 @@ def test_wrongly_shaped_banner_words_are_refused_and_never_break_the_banner(
     assert response.status_code == 200
     [analytics] = response.json()["purposes"]
     assert analytics["name"] == "Analytics"
+
+
+@pytest.mark.parametrize("jurisdiction", ["Germany", "USA", "de", "US CA"])
+def test_the_sites_default_jurisdiction_must_be_a_code(organization, jurisdiction):
+    site = SiteFactory.build(organization=organization, default_jurisdiction=jurisdiction)
+
+    assert "ISO 3166" in errors_of(site)["default_jurisdiction"][0]

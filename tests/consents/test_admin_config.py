@@ -1,0 +1,32 @@
+"""Configuration edited in the admin: a wrong value is a readable error, nothing is saved."""
+
+import pytest
+
+from consents.models import Membership
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def change_form_data(client, url) -> dict:
+    """The change form's fields as the page shows them, ready to post back."""
+    page = client.get(url)
+    data = {name: field.value() for name, field in page.context["adminform"].form._bound_items()}
+    return {name: value for name, value in data.items() if value is not None}
+
+
+@pytest.mark.parametrize("jurisdiction", ["Germany", "USA", "de", "US CA"])
+def test_the_organizations_default_jurisdiction_must_be_a_code(client, organization, jurisdiction):
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    url = f"/admin/consents/organization/{organization.pk}/change/"
+    data = change_form_data(client, url)
+    assert client.post(url, data).status_code == 302  # the form as shown saves
+
+    response = client.post(url, {**data, "default_jurisdiction": jurisdiction})
+
+    assert response.status_code == 200
+    assert "ISO 3166 code such as DE or US-CA" in response.content.decode()
+    organization.refresh_from_db()
+    assert organization.default_jurisdiction == "DE"
