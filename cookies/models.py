@@ -3,7 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from consents.jurisdiction import JURISDICTION_VALIDATOR
@@ -87,7 +87,11 @@ class Site(models.Model):
         validators=[JURISDICTION_VALIDATOR],
         help_text="ISO 3166 country (DE) or subdivision (US-CA) when the header names none.",
     )
-    cookie_lifetime_days = models.PositiveIntegerField(default=180)
+    # At least a day: Max-Age=0 deletes the choice as it is stored, so the banner asks again
+    # on every page.
+    cookie_lifetime_days = models.PositiveIntegerField(
+        default=180, validators=[MinValueValidator(1)]
+    )
     opt_out_reprompt_days = models.PositiveIntegerField(
         default=365,
         help_text="After an opt-out in an opt-out jurisdiction, do not ask again for this long.",

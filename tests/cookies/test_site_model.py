@@ -74,3 +74,9 @@ def test_the_sites_default_jurisdiction_must_be_a_code(organization, jurisdictio
     site = SiteFactory.build(organization=organization, default_jurisdiction=jurisdiction)
 
     assert "ISO 3166" in errors_of(site)["default_jurisdiction"][0]
+
+
+def test_the_consent_cookie_lives_at_least_a_day(organization):
+    site = SiteFactory.build(organization=organization, cookie_lifetime_days=0)
+
+    assert "cookie_lifetime_days" in errors_of(site)
