@@ -86,6 +86,32 @@ def test_auditor_sees_proof_page_with_notice_text(client, history):
     )
 
 
+def test_the_proof_page_says_when_the_person_decided_and_who_recorded_it(client, organization):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consents.ledger import format_timestamp
+
+    decided = timezone.now() - timedelta(days=90)  # an import of consents given earlier
+    [event] = record_consent(
+        organization=organization,
+        identifiers={"email": "ada@example.com"},
+        choices={"marketing_email": True},
+        source="import",
+        actor="api_key:7",
+        occurred_at=decided,
+    ).events
+    member_client(client, organization, Membership.Role.AUDITOR)
+    url = reverse("admin:consents_organization_proof", args=[organization.pk])
+
+    page = client.get(url, {"kind": "email", "value": "ada@example.com"}).content.decode()
+
+    assert format_timestamp(decided) in page
+    assert format_timestamp(event.recorded_at) in page
+    assert "api_key:7" in page
+
+
 def test_marketing_and_strangers_cannot_open_proof_page(client, history, other_organization):
     member_client(client, history, Membership.Role.MARKETING)
     assert (
