@@ -455,12 +455,25 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead, so the audit trail keeps the key's name
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke(self, request, queryset):
-        for api_key in queryset:
-            if self._can_write(request, api_key):
-                revoke_api_key(api_key)
-        self.message_user(request, "Revoked.")
+        # Only keys of organizations the user administers (an auditor of another is skipped).
+        writable = [key for key in queryset if self._can_write(request, key)]
+        for api_key in writable:
+            revoke_api_key(api_key)
+        skipped = len(queryset) - len(writable)
+        if skipped:
+            self.message_user(
+                request,
+                f"{len(writable)} revoked; {skipped} not: only an administrator of their "
+                "organization may revoke them.",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"{len(writable)} revoked.")
+
+    def has_revoke_permission(self, request):
+        return self._can_write(request)
 
 
 class IdentifierSearchMixin:

@@ -109,3 +109,34 @@ def test_an_auditor_cannot_queue_webhook_deliveries_again(auditor_client, organi
     )
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
+
+
+def test_only_an_administrator_is_offered_revoking_and_told_what_was_revoked(
+    client, organization, other_organization
+):
+    from consents.models import ApiKey
+    from tests.factories import ApiKeyFactory
+
+    mine = ApiKeyFactory(organization=organization)
+    audited = ApiKeyFactory(organization=other_organization)
+    user = MembershipFactory(organization=other_organization, role=Membership.Role.AUDITOR).user
+    client.force_login(user)
+    page = client.get("/admin/consents/apikey/")
+    action_form = page.context["action_form"]  # None: no action is offered at all
+    assert action_form is None or "revoke" not in str(action_form.fields["action"].choices)
+    client.post("/admin/consents/apikey/", {"action": "revoke", "_selected_action": [audited.pk]})
+    assert ApiKey.objects.get(pk=audited.pk).revoked_at is None
+
+    MembershipFactory(organization=organization, user=user, role=Membership.Role.ADMIN)
+    response = client.post(
+        "/admin/consents/apikey/",
+        {"action": "revoke", "_selected_action": [mine.pk, audited.pk]},
+        follow=True,
+    )
+
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == [
+        "1 revoked; 1 not: only an administrator of their organization may revoke them."
+    ]
+    assert ApiKey.objects.get(pk=mine.pk).revoked_at is not None
+    assert ApiKey.objects.get(pk=audited.pk).revoked_at is None
