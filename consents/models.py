@@ -23,6 +23,11 @@ PURPOSE_KEY_VALIDATOR = RegexValidator(
     "Use lowercase letters, digits and underscores, starting with a letter.",
 )
 
+# A banner or preference-center language tag: a notice in another form is never matched.
+LANGUAGE_VALIDATOR = RegexValidator(
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "Use a code like en or pt-BR."
+)
+
 
 def new_secret() -> str:
     return secrets.token_hex(32)
@@ -183,7 +188,7 @@ class Notice(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notices")
     version = models.CharField(max_length=64)
-    language = models.CharField(max_length=16, default="en")
+    language = models.CharField(max_length=16, default="en", validators=[LANGUAGE_VALIDATOR])
     title = models.CharField(max_length=200)
     text = models.TextField()
     purposes = models.ManyToManyField(Purpose, blank=True, related_name="notices")

@@ -7,7 +7,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 from consents.jurisdiction import JURISDICTION_VALIDATOR
-from consents.models import Organization, Purpose
+from consents.models import LANGUAGE_VALIDATOR, Organization, Purpose
 
 SITE_KEY_VALIDATOR = RegexValidator(
     r"^[a-zA-Z0-9_-]{1,64}$", "Use letters, digits, dashes and underscores."
@@ -15,9 +15,6 @@ SITE_KEY_VALIDATOR = RegexValidator(
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 ORIGIN_PATTERN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
-LANGUAGE_VALIDATOR = RegexValidator(
-    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "Use a code like en or pt-BR."
-)
 
 # Google Consent Mode v2 signals the banner can drive, and the purposes they follow by default.
 CONSENT_MODE_SIGNALS = (

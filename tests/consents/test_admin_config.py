@@ -30,3 +30,21 @@ def test_the_organizations_default_jurisdiction_must_be_a_code(client, organizat
     assert "ISO 3166 code such as DE or US-CA" in response.content.decode()
     organization.refresh_from_db()
     assert organization.default_jurisdiction == "DE"
+
+
+@pytest.mark.parametrize("language", ["German", "DE", "de_DE"])
+def test_a_notices_language_must_be_a_language_code(client, organization, language):
+    from consents.models import Notice
+
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    notice = {"organization": organization.pk, "version": "2026-02", "title": "T", "text": "X"}
+
+    response = client.post("/admin/consents/notice/add/", {**notice, "language": language})
+
+    assert response.status_code == 200
+    assert "Use a code like en or pt-BR." in response.content.decode()
+    assert not Notice.objects.filter(version="2026-02").exists()
+    added = client.post("/admin/consents/notice/add/", {**notice, "language": "de"})
+    assert added.status_code == 302
