@@ -14,7 +14,7 @@ from tests.factories import MembershipFactory, PurposeFactory
 pytestmark = pytest.mark.django_db
 
 ALWAYS = ConsentMode.ALWAYS_ON
-migration = importlib.import_module("consents.migrations.0008_purpose_always_on_only_cookies")
+migration = importlib.import_module("consents.migrations.0011_purpose_always_on_only_cookies")
 
 
 def purpose_form(organization, **overrides):

@@ -27,7 +27,7 @@ def refuse_always_on_outside_cookies(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('consents', '0007_identifier_moves'),
+        ('consents', '0010_notice_language_is_a_code'),
     ]
 
     operations = [
