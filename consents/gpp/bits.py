@@ -64,26 +64,33 @@ def fibonacci_range_bits(ids: list[int]) -> str:
     return bits
 
 
-def read_fibonacci_range(bits: str, position: int) -> tuple[list[int], int]:
+def read_fibonacci_range(
+    bits: str, position: int, max_ids: int | None = None
+) -> tuple[list[int], int]:
+    """The ids of a Fibonacci range and the position after it. `max_ids`: refuse a range that
+    names more ids before listing them (a few bits can name a group of billions)."""
     if len(bits) < position + 12:
         raise GppError("The header is too short to hold its section count.")
     count = int(bits[position : position + 12], 2)
     position += 12
-    ids: list[int] = []
-    last = 0
+    runs: list[tuple[int, int]] = []
+    last = named = 0
     for _ in range(count):
         if position >= len(bits):
             raise GppError("The header names fewer section ids than its count says.")
         is_group = bits[position] == "1"
         offset, position = read_fibonacci(bits, position + 1)
         start = last + offset
+        length = 0
         if is_group:
             length, position = read_fibonacci(bits, position)
-            ids.extend(range(start, start + length + 1))
-            last = start + length
-        else:
-            ids.append(start)
-            last = start
+        runs.append((start, length))
+        named += length + 1
+        last = start + length
+    if max_ids is not None and named > max_ids:
+        shown = named if named < 10**9 else "over a billion"
+        raise GppError(f"The header names {shown} section(s) but {max_ids} follow it.")
+    ids = [section_id for start, length in runs for section_id in range(start, start + length + 1)]
     return ids, position
 
 

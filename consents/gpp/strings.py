@@ -208,7 +208,7 @@ def decode_gpp(text: str) -> GppString:
         raise GppError(f"The header's Type is {header_type}, not 3: this is not a GPP string.")
     if version != GPP_VERSION:
         raise GppError(f"GPP Version {version} is not supported (1 is).")
-    section_ids, _ = read_fibonacci_range(bits, 12)
+    section_ids, _ = read_fibonacci_range(bits, 12, max_ids=len(parts) - 1)
     if len(parts) - 1 != len(section_ids):
         raise GppError(
             f"The header names {len(section_ids)} section(s) but {len(parts) - 1} follow it."

@@ -257,6 +257,34 @@ def test_consecutive_ids_are_encoded_as_one_group():
     assert gpp.fibonacci_range_bits([6, 7, 8]) == gpp.int_bits(1, 12) + "1" + "10011" + "011"
 
 
+def header_naming_a_group_of(length_code: str) -> str:
+    """A GPP header whose one Fibonacci group starts at 7 and has the given coded length."""
+    bits = "000011" + "000001" + gpp.int_bits(1, 12) + "1" + gpp.fibonacci_bits(7) + length_code
+    return gpp.bits_to_base64url(bits)
+
+
+def test_a_header_naming_a_huge_group_is_refused_before_its_ids_are_listed():
+    import tracemalloc
+
+    # 34 bits name a group of almost 6 million section ids; the string has one section.
+    string = header_naming_a_group_of("0" * 32 + "11") + "~CEAQAAAAAACA"
+    tracemalloc.start()
+    try:
+        with pytest.raises(GppError, match="names 5702888 section"):
+            gpp.decode_gpp(string)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_decode_endpoint_answers_400_to_a_header_naming_billions_of_sections(client):
+    string = header_naming_a_group_of("0" * 70 + "11") + "~CEAQAAAAAACA"
+    response = client.get("/api/v1/gpp/decode", {"string": string})
+    assert response.status_code == 400
+    assert "names over a billion section(s) but 1 follow" in response.json()["string"][0]
+
+
 # --- invalid strings -------------------------------------------------------------------------
 
 
