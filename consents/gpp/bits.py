@@ -6,6 +6,8 @@ class GppError(ValueError):
 
 
 BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The IAB assigns section ids one by one (2 to 23 so far); a larger one is a broken string.
+MAX_SECTION_ID = 4095
 
 
 def int_bits(value: int, width: int) -> str:
@@ -84,9 +86,11 @@ def read_fibonacci_range(
         length = 0
         if is_group:
             length, position = read_fibonacci(bits, position)
+        last = start + length
+        if last > MAX_SECTION_ID:
+            raise GppError(f"The header names a section id above {MAX_SECTION_ID}.")
         runs.append((start, length))
         named += length + 1
-        last = start + length
     if max_ids is not None and named > max_ids:
         shown = named if named < 10**9 else "over a billion"
         raise GppError(f"The header names {shown} section(s) but {max_ids} follow it.")
