@@ -8,6 +8,7 @@ row pending; once the lease runs out another worker sends it again. Delivery is 
 least once: receivers dedupe on the `Kaizen-Delivery` header (or `delivery_id` in the body).
 """
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -17,6 +18,7 @@ import logging
 import random
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -131,7 +133,9 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.address = address or host
 
     def connect(self):
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self.raw_sock = socket.create_connection(
+            (self.address, self.port), self.timeout
+        )
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -143,7 +147,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self):
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        # Held before the handshake, so post()'s watchdog can cut a trickling handshake too.
+        self.raw_sock = self._context.wrap_socket(
+            sock, server_hostname=self.host, do_handshake_on_connect=False
+        )
+        self.raw_sock.do_handshake()
+        self.sock = self.raw_sock
 
 
 def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | None, str]:
@@ -160,18 +169,37 @@ def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | No
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     receiver = None
+    # `timeout` bounds each socket operation; the watchdog bounds the whole exchange, so a
+    # receiver that trickles its answer a byte at a time cannot hold the worker past its lease.
+    expired = threading.Event()
+
+    def cut_off():
+        expired.set()
+        raw = getattr(receiver, "raw_sock", None)
+        if raw is not None:
+            with contextlib.suppress(OSError):  # the plain socket's shutdown, also under TLS
+                socket.socket.shutdown(raw, socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout, cut_off)
+    watchdog.daemon = True
     try:
         receiver = connection_class(
             parts.hostname, port=parts.port, timeout=timeout, address=address
         )
+        watchdog.start()
         receiver.request("POST", path, body=body, headers=headers)
         answer = receiver.getresponse()
         answer.read(MAX_ANSWER_BYTES)
     except (OSError, ValueError, http.client.HTTPException) as exc:
+        if expired.is_set():
+            return None, f"TimeoutError: no complete answer within {timeout:g} s"
         return None, f"{type(exc).__name__}: {exc}"[:500]
     finally:
+        watchdog.cancel()
         if receiver is not None:
             receiver.close()
+    if expired.is_set():
+        return None, f"TimeoutError: no complete answer within {timeout:g} s"
     return answer.status, "" if 200 <= answer.status < 300 else f"HTTP {answer.status}"
 
 

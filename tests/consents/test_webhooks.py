@@ -1,5 +1,6 @@
 """Webhook delivery: signed, retried with backoff, never lost across a worker restart."""
 
+import contextlib
 import json
 import os
 import random
@@ -391,3 +392,61 @@ def test_a_worker_whose_lease_ran_out_sends_nothing_twice(organization):
     assert outcomes == [webhooks.SUPERSEDED] * 3
     assert len(receiver.requests) == 3
     assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("delivered", 1)}
+
+
+class Trickler:
+    """A receiver that reads the request, then sends `answer` one byte every `pause` seconds."""
+
+    def __init__(self, answer: bytes, pause: float = 0.2):
+        import socket
+
+        self.answer, self.pause = answer, pause
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self):
+        connection, _ = self.server.accept()
+        with connection:
+            connection.settimeout(0.5)
+            with contextlib.suppress(OSError):
+                connection.recv(65536)
+            for byte in self.answer:
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return  # the worker hung up
+                time.sleep(self.pause)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.close()
+        self.thread.join(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "answer"),
+    [
+        # About 8 s to send a whole, successful answer.
+        ("http", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Slow: trickle\r\n\r\n"),
+        # A TLS record header announcing a long handshake message, then its bytes.
+        ("https", b"\x16\x03\x03\x00\x40" + b"\x02" * 40),
+    ],
+)
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(settings, scheme, answer):
+    """The timeout bounds the whole exchange, not each read: otherwise a receiver answering a
+    byte at a time holds a worker past its lease, another worker takes the row over, and with
+    no outcome ever recorded the delivery is retried without end."""
+    settings.KAIZEN_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    with Trickler(answer) as trickler:
+        started = time.monotonic()
+        status, error = webhooks.post(
+            f"{scheme}://127.0.0.1:{trickler.port}/hook", b"{}", {}, timeout=1
+        )
+        elapsed = time.monotonic() - started
+    assert status is None
+    assert error == "TimeoutError: no complete answer within 1 s"
+    assert elapsed < 3
