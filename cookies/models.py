@@ -15,6 +15,7 @@ SITE_KEY_VALIDATOR = RegexValidator(
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 ORIGIN_PATTERN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+DEFAULT_PORTS = (("https://", ":443"), ("http://", ":80"))
 
 # Google Consent Mode v2 signals the banner can drive, and the purposes they follow by default.
 CONSENT_MODE_SIGNALS = (
@@ -171,11 +172,17 @@ class Site(models.Model):
         }
 
     def origin_list(self) -> list[str]:
-        return [
-            line.strip().lower().rstrip("/")
-            for line in self.allowed_origins.splitlines()
-            if line.strip()
-        ]
+        """The origins as a browser serializes them: lower case, no trailing slash, and no
+        default port (`https://x:443` is sent as `https://x`)."""
+        origins = []
+        for line in self.allowed_origins.splitlines():
+            origin = line.strip().lower().rstrip("/")
+            for scheme, port in DEFAULT_PORTS:
+                if origin.startswith(scheme) and origin.endswith(port):
+                    origin = origin.removesuffix(port)
+            if origin:
+                origins.append(origin)
+        return origins
 
 
 class BannerText(models.Model):

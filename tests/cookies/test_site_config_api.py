@@ -2,6 +2,7 @@ import pytest
 
 from cookies.texts import DEFAULT_TEXTS
 from tests.cookies.conftest import SHOP_ORIGIN
+from tests.cookies.test_banner_consent_api import consent_body
 from tests.factories import BannerTextFactory, NoticeFactory
 
 pytestmark = pytest.mark.django_db
@@ -237,3 +238,20 @@ def test_edits_reach_the_config_at_once_despite_the_server_cache(
 
     after = browser_client.get_config("shop").json()
     assert after["config_version"] != before["config_version"]
+
+
+def test_an_origin_registered_with_its_default_port_is_allowed(browser_client, site):
+    """Browsers leave the default port out of `Origin`: `https://shop.example:443` registered
+    in the admin is the origin `https://shop.example`."""
+    site.allowed_origins = "https://shop.example:443\nhttp://legacy.shop.example:80/"
+    site.full_clean()
+    site.save()
+
+    for origin in ("https://shop.example", "http://legacy.shop.example"):
+        response = browser_client.get_config("shop", HTTP_ORIGIN=origin)
+        assert response["Access-Control-Allow-Origin"] == origin
+    assert "Access-Control-Allow-Origin" not in browser_client.get_config(
+        "shop", HTTP_ORIGIN="https://shop.example:8443"
+    )
+    recorded = browser_client.post_consent("shop", consent_body(), origin="https://shop.example")
+    assert recorded.status_code == 201
