@@ -1,5 +1,6 @@
 """Fixed-window rate limits kept in the cache (Redis in production), shared by all workers."""
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -18,9 +19,24 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def limited_subject(subject: str) -> str:
+    """What a limit counts: an IPv6 client by its /64, the block one household or server is
+    given (else each of its 2**64 addresses would get a limit of its own); anything else as is."""
+    if ":" not in subject:
+        return subject
+    try:
+        address = ipaddress.IPv6Address(subject)
+    except ValueError:
+        return subject
+    if address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((address, 64), strict=False))
+
+
 def hit(limit_name: str, subject: str) -> bool:
     """Count one request against a named limit; return False when the limit is exceeded."""
     allowed, window = settings.KAIZEN_RATE_LIMITS[limit_name]
+    subject = limited_subject(subject)
     bucket = int(time.time() // window)
     key = f"rl:{limit_name}:{subject}:{bucket}"
     if cache.add(key, 1, timeout=window + 1):

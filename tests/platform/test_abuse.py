@@ -129,3 +129,33 @@ def test_longest_site_key_and_event_id_are_accepted(organization):
         )
         assert response.status_code == expected, response.content
     assert ConsentEvent.objects.count() == 1
+
+
+@override_settings(
+    KAIZEN_RATE_LIMITS={
+        "visitor_ip": (5, 60),
+        "visitor_site": (20_000, 60),
+        "public_ip": (5, 60),
+        "auth_failure_ip": (20, 300),
+    }
+)
+def test_an_ipv6_client_cannot_escape_the_per_address_limit_by_changing_address(organization):
+    """A client gets a whole /64 and may pick any address in it: the limit counts the /64."""
+    SiteFactory(organization=organization, key="shop")
+    client = Client()
+    answers = [
+        client.get("/api/v1/sites/shop/config", REMOTE_ADDR=f"2001:db8:1:2::{n:x}").status_code
+        for n in range(1, 9)
+    ]
+    assert answers.count(429) == 3
+    decoded = [
+        client.get(
+            "/api/v1/gpp/decode", {"string": "1YNN"}, REMOTE_ADDR=f"2001:db8:1:2:{n:x}::1"
+        ).status_code
+        for n in range(1, 9)
+    ]
+    assert decoded.count(429) == 3
+    # Another /64, and IPv4 (also written IPv4-mapped), have limits of their own.
+    assert client.get("/api/v1/sites/shop/config", REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+    for address in ("203.0.113.9", "::ffff:203.0.113.9", "::ffff:203.0.113.9"):
+        assert client.get("/api/v1/sites/shop/config", REMOTE_ADDR=address).status_code == 200
