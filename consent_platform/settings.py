@@ -7,6 +7,7 @@ DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, PUBLIC_BASE_URL and DATABASE_URL (see README
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -54,7 +55,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Base URL used in links we send out (unsubscribe, preference center, embed snippet).
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
 if not PUBLIC_BASE_URL:
     if not DEBUG:
         # The local default would put http://127.0.0.1 in every List-Unsubscribe header sent:
@@ -64,6 +65,12 @@ if not PUBLIC_BASE_URL:
             "reach this server at; unsubscribe and preference links are built on it)."
         )
     PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+_base = urlsplit(PUBLIC_BASE_URL)
+if _base.scheme not in ("http", "https") or not _base.hostname or _base.query or _base.fragment:
+    raise ImproperlyConfigured(
+        "PUBLIC_BASE_URL must be an absolute http(s) URL such as https://consent.example.com, "
+        f"got {PUBLIC_BASE_URL!r}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -83,6 +83,17 @@ def test_refuses_to_start_with_an_integer_setting_out_of_range(name, value, mess
     assert message in result.stderr
 
 
+def test_refuses_to_start_with_a_public_base_url_that_is_not_an_absolute_url():
+    for value in ("consent.example.com", "ftp://consent.example.com", "https://", "https://x/?a=1"):
+        result = run_with({**PRODUCTION_ENV, "PUBLIC_BASE_URL": value}, "manage.py", "check")
+        assert result.returncode != 0, value
+        assert "PUBLIC_BASE_URL must be an absolute http(s) URL" in result.stderr
+    result = run_with(
+        {**PRODUCTION_ENV, "PUBLIC_BASE_URL": "https://consent.example.com/"}, "manage.py", "check"
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_check_deploy_is_clean():
     result = run_with(PRODUCTION_ENV, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr + result.stdout
