@@ -385,6 +385,9 @@ class NoticeAdmin(OrganizationScopedAdmin):
                 "text",
                 "published_at",
                 "requires_fresh_consent",
+                # Which notice a decision is recorded under is picked by the purposes a notice
+                # names: re-scoping a published one would change what people were shown.
+                "purposes",
             )
         return ()
 

@@ -140,3 +140,17 @@ def test_only_an_administrator_is_offered_revoking_and_told_what_was_revoked(
     ]
     assert ApiKey.objects.get(pk=mine.pk).revoked_at is not None
     assert ApiKey.objects.get(pk=audited.pk).revoked_at is None
+
+
+def test_a_published_notice_keeps_the_purposes_it_named(client, organization):
+    notice = organization.notice  # published, names the organization's cookie categories
+    notice.purposes.set([organization.purpose_map["analytics"]])
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    change = reverse("admin:consents_notice_change", args=[notice.pk])
+    page = client.get(change)
+    assert page.status_code == 200
+    assert 'name="purposes"' not in page.content.decode()
+    client.post(change, {"purposes": [organization.purpose_map["marketing_email"].pk]})
+    assert list(notice.purposes.values_list("key", flat=True)) == ["analytics"]
