@@ -66,7 +66,7 @@ def dashboard_figures(organization: Organization, role: str) -> dict:
             bar_chart(labels, by_source or {"none": [0] * DAYS}, title="Events per day by source"),
         )
 
-    flush_check_tallies()  # this process's own pending counts; others' follow within seconds
+    flush_check_tallies()  # this process's own pending counts; others' (consents.tallies)
     tallies = CheckTally.objects.filter(organization=organization, day__gte=days[0])
     checks = {"allowed": [0] * DAYS, "not allowed": [0] * DAYS}
     for tally in tallies:

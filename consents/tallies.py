@@ -3,9 +3,10 @@
 A check is a read. Writing the day's tally row on every check made each check a write and a
 commit, and made concurrent checks of one organization queue on that row. Each process now
 adds its counts in memory and upserts them when CHECK_TALLY_FLUSH_SECONDS have passed since
-its last write (0: at once), when it exits, and before the dashboard reads the tallies. Other
-processes' counts reach the dashboard within the interval; a process killed outright loses
-at most one interval of counts (counts, never consent).
+its last write (0: at once), when it exits, and before the dashboard reads the tallies. Another
+process's counts reach the dashboard with its first check after the interval, or when it
+exits: a worker that stops receiving checks holds its last counts until one of those happens.
+A process killed outright loses its unwritten counts (counts, never consent).
 """
 
 import atexit
