@@ -44,6 +44,9 @@ EU_STYLE = frozenset(
     ]
 )
 JURISDICTION_PATTERN = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+# What geolocation headers send when they do not know the country (Cloudflare's XX; ZZ is
+# ISO 3166's "unknown" placeholder): not a place whose law applies.
+UNKNOWN_COUNTRY_CODES = frozenset(["XX", "ZZ"])
 
 
 INVALID_JURISDICTION = "Not a jurisdiction: give an ISO 3166 code such as DE or US-CA."

@@ -11,7 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent_platform import memo
-from consents.jurisdiction import jurisdiction_group, normalize_jurisdiction
+from consents.jurisdiction import (
+    UNKNOWN_COUNTRY_CODES,
+    jurisdiction_group,
+    normalize_jurisdiction,
+)
 from consents.models import Notice
 from cookies.models import BannerText, CookieDefinition, Site, Vendor
 from cookies.texts import (
@@ -87,7 +91,7 @@ def site_jurisdiction(site: Site, headers) -> str:
     site's default."""
     if site.jurisdiction_header:
         found = normalize_jurisdiction(headers.get(site.jurisdiction_header, ""))
-        if found:
+        if found and found.split("-")[0] not in UNKNOWN_COUNTRY_CODES:
             return found
     return (
         normalize_jurisdiction(site.default_jurisdiction) or site.organization.default_jurisdiction

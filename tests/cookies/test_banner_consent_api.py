@@ -184,6 +184,18 @@ def test_gpc_header_in_an_opt_out_jurisdiction_opts_out_of_sale_and_sharing(
     assert "Sec-GPC" in response["Vary"]
 
 
+@pytest.mark.parametrize("unknown", ["XX", "ZZ", "T1"])
+def test_a_country_header_that_does_not_know_the_country_falls_back_to_the_site_default(
+    browser_client, site, unknown
+):
+    response = browser_client.post_consent(
+        "shop", consent_body(choices={"analytics": True}), HTTP_CF_IPCOUNTRY=unknown
+    )
+
+    assert response.status_code == 201
+    assert events_by_purpose()["analytics"].jurisdiction == "DE"
+
+
 def test_gpc_flag_in_the_body_counts_like_the_header(browser_client, site):
     response = browser_client.post_consent(
         "shop", consent_body(choices={"analytics": False}, gpc=True), HTTP_CF_IPCOUNTRY="US"
