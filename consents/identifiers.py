@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
@@ -10,7 +11,11 @@ from django.core.validators import EmailValidator, validate_email
 IDENTIFIER_KINDS = ("visitor_id", "user_id", "email", "phone")
 VISITOR_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PHONE_STRIP = re.compile(r"[\s().-]")
-PHONE_PATTERN = re.compile(r"^\+[1-9]\d{6,14}$")
+# "+44 (0)20 7946 0958": the national trunk prefix, written in brackets after the country
+# code, is dialled only from inside the country; the number is +442079460958.
+PHONE_TRUNK_PREFIX = re.compile(r"^(\+|00)([1-9][0-9]{0,2})\s*\(\s*0\s*\)")
+FULL_WIDTH = str.maketrans("＋（）－．", "+()-.")
+PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 # The common shape of an address (dot-atom local part, host name domain), built from
 # Django's own EmailValidator patterns: whatever it matches, validate_email accepts, so only
@@ -47,7 +52,9 @@ def normalize_identifier(kind: str, value: str) -> str:
             validate_email(value)
         return value
     if kind == "phone":
-        value = PHONE_STRIP.sub("", value)
+        if not value.isascii():  # Arabic-Indic or full-width digits: the same number in ASCII
+            value = "".join(str(unicodedata.decimal(c, c)) for c in value).translate(FULL_WIDTH)
+        value = PHONE_STRIP.sub("", PHONE_TRUNK_PREFIX.sub(r"\1\2", value))
         if value.startswith("00"):
             value = "+" + value[2:]
         if not PHONE_PATTERN.match(value):

@@ -151,3 +151,31 @@ def test_a_changed_purpose_applies_to_the_next_check(api, organization):
     assert second["reason"] == "default_opt_out" and second["allowed"]
     purpose.delete()
     assert api.post("/api/v1/checks", body, format="json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "+44 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "+44(0)2079460958",
+        "0044 (0) 20 7946 0958",
+        "+44 ٢٠ ٧٩٤٦ ٠٩٥٨",  # Arabic-Indic digits
+        "＋４４ ２０ ７９４６ ０９５８",  # full-width
+        "+۴۴ ۲۰ ۷۹۴۶ ۰۹۵۸",  # Persian digits
+    ],
+)
+def test_one_phone_number_written_in_several_ways_is_one_identifier(written):
+    assert normalize_identifier("phone", written) == "+442079460958"
+
+
+@pytest.mark.parametrize("written", ["+39 06 6988 3111", "+39 (06) 6988 3111"])
+def test_a_leading_zero_that_belongs_to_the_number_is_kept(written):
+    # Italy dials the 0 from abroad too; only a bracketed "(0)" is a trunk prefix.
+    assert normalize_identifier("phone", written) == "+390669883111"
+
+
+@pytest.mark.parametrize("written", ["+44 ²⁰ 7946 0958", "+44 (1)20 7946 0958x"])
+def test_digits_that_are_not_decimal_digits_are_refused(written):
+    with pytest.raises(ValidationError):
+        normalize_identifier("phone", written)
