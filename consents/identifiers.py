@@ -1,5 +1,6 @@
 """Normalization and keyed hashing of subject identifiers (we never store the raw value)."""
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -35,6 +36,19 @@ INVALID_USER_ID = "A user id is 1 to 200 characters."
 NOT_UNICODE_TEXT = "Must be Unicode text (no lone surrogate characters)."
 
 
+def unicode_domain(address: str) -> str:
+    """`ada@xn--bcher-kva.de` as `ada@bücher.de`: the domain's punycode labels read as the
+    Unicode people type, so both spellings of one address are one identifier."""
+    local, _, domain = address.rpartition("@")
+    labels = []
+    for label in domain.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError):  # not valid punycode: kept as written
+                label = label[4:].encode("ascii").decode("punycode").lower() or label
+        labels.append(label)
+    return f"{local}@{'.'.join(labels)}"
+
+
 def normalize_identifier(kind: str, value: str) -> str:
     """Return the canonical form of an identifier, or raise ValidationError."""
     if not isinstance(value, str):
@@ -50,6 +64,8 @@ def normalize_identifier(kind: str, value: str) -> str:
             raise ValidationError(INVALID_EMAIL)
         if not COMMON_EMAIL.match(value):
             validate_email(value)
+        if "xn--" in value:
+            value = unicode_domain(value)
         return value
     if kind == "phone":
         if not value.isascii():  # Arabic-Indic or full-width digits: the same number in ASCII

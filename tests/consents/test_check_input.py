@@ -179,3 +179,11 @@ def test_a_leading_zero_that_belongs_to_the_number_is_kept(written):
 def test_digits_that_are_not_decimal_digits_are_refused(written):
     with pytest.raises(ValidationError):
         normalize_identifier("phone", written)
+
+
+def test_an_address_with_a_punycode_domain_is_the_address_people_type():
+    typed = normalize_identifier("email", "Ada@Bücher.de")
+    assert typed == "ada@bücher.de"
+    assert normalize_identifier("email", "ada@XN--BCHER-KVA.de") == typed
+    assert normalize_identifier("email", "ada@mail.xn--bcher-kva.de") == "ada@mail.bücher.de"
+    assert normalize_identifier("email", "xn--ada@example.com") == "xn--ada@example.com"
