@@ -35,7 +35,9 @@ from consents.selectors import MARKETING_KINDS, subject_by_identifier
 from consents.services import record_consent
 
 BATCH = 500
-CONTACTS = ("email", "phone")
+# The identifiers a marketing check can name a person by (a CRM checks by its account id as
+# often as by address): an erased person is never contacted again under any of them.
+NEVER_CONTACT_KINDS = ("user_id", "email", "phone")
 
 
 @contextmanager
@@ -278,11 +280,11 @@ def erase_subject(
 
     The person is the subject the identifier names now and every subject an identifier moved
     away from into it (their history from before a link: an address used alone, a browser
-    before sign-in). Their email and phone hashes become suppression records (never contact
-    again), and so does each data-use opt-out in force, under every identifier they had (the
-    refusal outlives the state, which goes: checks keep answering "refused" rather than the
-    default). Their events keep the decision but lose IP and user agent, their identifiers go,
-    and the request itself is logged (without the erased data).
+    before sign-in). Their account id, email and phone hashes become suppression records (never
+    contact again), and so does each data-use opt-out in force, under every identifier they had
+    (the refusal outlives the state, which goes: checks keep answering "refused" rather than
+    the default). Their events keep the decision but lose IP and user agent, their identifiers
+    go, and the request itself is logged (without the erased data).
     """
     subject = subject_by_identifier(organization, kind, value)
     if subject is None:
@@ -350,7 +352,9 @@ def _erasure_suppressions(organization, current_id: int, subject_ids: list[int])
             subject_id=current_id, granted=False, purpose__kind=Purpose.Kind.DATA_USE_OPT_OUT
         ).values_list("purpose__key", flat=True)
     )
-    never_contact = [(kind, value_hash, "") for kind, value_hash in identifiers if kind in CONTACTS]
+    never_contact = [
+        (kind, value_hash, "") for kind, value_hash in identifiers if kind in NEVER_CONTACT_KINDS
+    ]
     kept_refusals = [
         (kind, value_hash, key) for kind, value_hash in identifiers for key in refused_data_uses
     ]

@@ -239,6 +239,24 @@ def test_erasure_keeps_a_do_not_sell_opt_out_under_every_identifier(organization
     assert check(organization, "marketing_email", "email", "ca@example.com")[1] == "suppressed"
 
 
+def test_an_erased_person_is_not_contacted_by_their_account_id_either(organization):
+    marketing_email = organization.purpose_map["marketing_email"]
+    marketing_email.mode_us = "opt_out"
+    marketing_email.save()
+    record_consent(
+        organization=organization,
+        identifiers={"user_id": "crm-4711", "email": "acct@example.com"},
+        choices={"marketing_email": False},
+        source="preference_center",
+        actor="t",
+        jurisdiction="US-CA",
+    )
+    call_command("erase_subject", "--org", organization.slug, "--user-id", "crm-4711")
+    # Opt-out in the US here: without a record the default would allow it.
+    for kind, value in (("user_id", "crm-4711"), ("email", "acct@example.com")):
+        assert check(organization, "marketing_email", kind, value) == (False, "suppressed")
+
+
 def test_retention_keeps_the_chain_of_an_erased_person(organization):
     record_consent(
         organization=organization,
