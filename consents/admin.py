@@ -552,9 +552,19 @@ class ConsentStateAdmin(ReadOnlyMixin, IdentifierSearchMixin, OrganizationScoped
 
 @admin.register(Suppression)
 class SuppressionAdmin(OrganizationScopedAdmin):
+    """Read-only: a suppression is an erased person's standing opt-out, the only proof left of
+    it. Deleting one would let marketing contact them again; only the person lifts it, by
+    opting in again themselves."""
+
     list_display = ("kind", "purpose_key", "reason", "created_at", "organization")
 
+    def has_add_permission(self, request):
+        return False
+
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

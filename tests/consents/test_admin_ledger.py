@@ -154,3 +154,21 @@ def test_a_published_notice_keeps_the_purposes_it_named(client, organization):
     assert 'name="purposes"' not in page.content.decode()
     client.post(change, {"purposes": [organization.purpose_map["marketing_email"].pk]})
     assert list(notice.purposes.values_list("key", flat=True)) == ["analytics"]
+
+
+def test_an_erased_persons_suppressions_cannot_be_deleted_in_the_admin(client, organization):
+    from consents.models import Suppression
+    from tests.factories import SuppressionFactory
+
+    suppression = SuppressionFactory(organization=organization)
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    delete = reverse("admin:consents_suppression_delete", args=[suppression.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    client.post(
+        reverse("admin:consents_suppression_changelist"),
+        {"action": "delete_selected", "_selected_action": [suppression.pk], "post": "yes"},
+    )
+    assert client.get(reverse("admin:consents_suppression_add")).status_code == 403
+    assert Suppression.objects.filter(pk=suppression.pk).exists()
