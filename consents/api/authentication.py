@@ -24,6 +24,10 @@ ROLE_SCOPES = {
     Membership.Role.AUDITOR: frozenset({"consents:read", "events:read", "events:export"}),
 }
 INVALID_KEY = "Invalid or revoked API key."
+# A signed-in member calling the API from the browser (no key): which organization it acts for.
+NAME_THE_ORGANIZATION = "You belong to several organizations: name one with ?org=<slug>."
+NOT_A_MEMBER_OF = "You are not a member of an organization {slug!r}."
+NO_MEMBERSHIP = "Your account is not a member of any organization."
 TOUCH_SECONDS = 60
 TOO_MANY_FAILURES = "Too many failed authentication attempts; wait and retry."
 
@@ -127,7 +131,11 @@ def principal_for(request) -> Principal | None:
     if wanted:
         memberships = memberships.filter(organization__slug=wanted)
     memberships = list(memberships[:2])
-    if len(memberships) != 1:
-        return None
+    if not memberships:
+        if wanted:
+            raise exceptions.PermissionDenied(NOT_A_MEMBER_OF.format(slug=wanted))
+        raise exceptions.PermissionDenied(NO_MEMBERSHIP)
+    if len(memberships) > 1:
+        raise exceptions.ValidationError({"org": [NAME_THE_ORGANIZATION]})
     membership = memberships[0]
     return Principal(membership.organization, ROLE_SCOPES[membership.role], f"user:{user.pk}")

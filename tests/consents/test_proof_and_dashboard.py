@@ -169,3 +169,29 @@ def test_auditor_downloads_the_export_from_the_admin_session(client, history, ot
 def test_marketing_member_cannot_export(client, history):
     member_client(client, history, Membership.Role.MARKETING)
     assert client.get("/api/v1/events/export", {"org": history.slug}).status_code == 403
+
+
+def test_a_member_of_several_organizations_is_told_to_name_one(
+    client, history, other_organization
+):
+    membership = MembershipFactory(organization=history, role=Membership.Role.AUDITOR)
+    MembershipFactory(
+        organization=other_organization, role=Membership.Role.AUDITOR, user=membership.user
+    )
+    client.force_login(membership.user)
+    unnamed = client.get("/api/v1/events")
+    assert unnamed.status_code == 400
+    assert "?org=" in unnamed.json()["org"][0]
+    stranger = client.get("/api/v1/events", {"org": "initech"})
+    assert stranger.status_code == 403
+    assert "not a member" in stranger.json()["detail"]
+    assert client.get("/api/v1/events", {"org": history.slug}).status_code == 200
+
+
+def test_a_signed_in_user_without_an_organization_is_told_so(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    response = client.get("/api/v1/events")
+    assert response.status_code == 403
+    assert "not a member of any organization" in response.json()["detail"]
