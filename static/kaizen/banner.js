@@ -519,6 +519,19 @@
       .then(function (c) { if (!validConfig(c)) throw new Error("config"); return c; });
   }
 
+  // The choice may have changed elsewhere since this page last looked (another tab, a page
+  // restored from the back/forward cache): the cookie is the record.
+  function resync() {
+    var r = readCookie();
+    if (!isReady || JSON.stringify(r) === JSON.stringify(stored)) return;
+    stored = r;
+    if (needsPrompt()) showBanner(); else { hideBanner(); showFab(); }
+    apply(false);
+  }
+  w.addEventListener("pageshow", resync);
+  w.addEventListener("storage", resync);
+  d.addEventListener("visibilitychange", resync);
+
   w.KaizenConsent = {
     config: cfg,
     displayStatus: "hidden",
