@@ -147,7 +147,9 @@
     s.nonce = el.nonce || NONCE;
     if (!src) { s.text = el.text; el.parentNode.replaceChild(s, el); return null; }
     return new Promise(function (done) {
-      s.onload = s.onerror = done;
+      // Listeners, not s.onload: the element's own onload/onerror attributes keep working.
+      s.addEventListener("load", done);
+      s.addEventListener("error", done);
       s.src = src;
       el.parentNode.replaceChild(s, el);
     });

@@ -336,3 +336,34 @@ def test_page_scripts_use_the_api_and_late_blocked_elements_follow_consent(open_
     wait_until(page, "(window.lateRuns || []).length === 1")
     assert page.evaluate("window.lateRuns") == ["analytics"]
     assert page.problems == []
+
+
+def test_a_blocked_scripts_own_load_and_error_handlers_still_run(open_page, demo_site):
+    page = open_page()
+
+    def without_csp(route):  # a site without a policy may use inline handlers
+        response = route.fetch()
+        headers = {
+            k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"
+        }
+        route.fulfill(response=response, headers=headers)
+
+    page.route(demo_site.url, without_csp)
+    page.goto(demo_site.url)
+    banner_button(page, "Reject all").click()
+    page.evaluate(
+        """() => {
+            for (const [id, src] of [["ok", "/demo/ads.js"], ["missing", "/demo/missing.js"]]) {
+                const s = document.createElement("script");
+                s.type = "text/plain";
+                s.dataset.consent = "analytics";
+                s.src = src;
+                s.setAttribute("onload", `(window.handled = window.handled || []).push("${id}")`);
+                s.setAttribute("onerror", `(window.handled = window.handled || []).push("${id}!")`);
+                document.body.appendChild(s);
+            }
+        }"""
+    )
+    page.evaluate("KaizenConsent.set({analytics: true})")
+    wait_until(page, "(window.handled || []).length === 2")
+    assert page.evaluate("window.handled") == ["ok", "missing!"]
