@@ -103,12 +103,22 @@
       return p.mode === "opt_in" && (!(p.key in stored.c) || expired(p));
     });
   }
+  // This host and its parent domains, as cookie attributes ("" is the host alone).
+  function domains() {
+    var host = location.hostname.split("."), out = [""];
+    for (var i = 0; i < host.length - 1; i++) out.push("; Domain=." + host.slice(i).join("."));
+    return out;
+  }
+  // One copy only (an older one on another domain would be read first), on the site's cookie
+  // domain, or on this host when the browser refuses that domain here.
   function writeCookie() {
-    var s = CK + "=" + encodeURIComponent(JSON.stringify(stored)) + "; Path=/; Max-Age=" +
-      lifetimeDays() * DAY + "; SameSite=Lax";
-    if (cfg && cfg.cookie.domain) s += "; Domain=" + cfg.cookie.domain;
-    if (location.protocol === "https:") s += "; Secure";
-    d.cookie = s;
+    var v = JSON.stringify(stored), dm = cfg && cfg.cookie.domain;
+    domains().forEach(function (x) { d.cookie = CK + "=; Path=/; Max-Age=0" + x; });
+    [dm ? "; Domain=" + dm : "", ""].some(function (x) {
+      d.cookie = CK + "=" + encodeURIComponent(v) + "; Path=/; Max-Age=" + lifetimeDays() * DAY +
+        "; SameSite=Lax" + x + (location.protocol === "https:" ? "; Secure" : "");
+      return JSON.stringify(readCookie()) === v;
+    });
   }
 
   // Google Consent Mode v2: entries must be `arguments` objects, as gtag() pushes them.
@@ -167,13 +177,11 @@
     var p = purpose(key);
     if (!p) return;
     var names = d.cookie.split(/;\s*/).map(function (c) { return c.split("=")[0]; });
-    var host = location.hostname.split("."), domains = [""];
-    for (var i = 0; i < host.length - 1; i++) domains.push("; Domain=." + host.slice(i).join("."));
     p.cookies.forEach(function (def) {
       var re = new RegExp("^" + def.name.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*") + "$");
       names.forEach(function (n) {
         if (n === CK || !re.test(n)) return;
-        domains.concat(def.domain ? ["; Domain=" + def.domain] : []).forEach(function (dm) {
+        domains().concat(def.domain ? ["; Domain=" + def.domain] : []).forEach(function (dm) {
           d.cookie = n + "=; Path=/; Max-Age=0" + dm;
         });
       });
