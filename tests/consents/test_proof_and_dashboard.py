@@ -171,9 +171,7 @@ def test_marketing_member_cannot_export(client, history):
     assert client.get("/api/v1/events/export", {"org": history.slug}).status_code == 403
 
 
-def test_a_member_of_several_organizations_is_told_to_name_one(
-    client, history, other_organization
-):
+def test_a_member_of_several_organizations_is_told_to_name_one(client, history, other_organization):
     membership = MembershipFactory(organization=history, role=Membership.Role.AUDITOR)
     MembershipFactory(
         organization=other_organization, role=Membership.Role.AUDITOR, user=membership.user
