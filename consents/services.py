@@ -44,8 +44,6 @@ UNKNOWN_SOURCE = "Unknown source {source!r}."
 IDEMPOTENCY_CONFLICT = "This idempotency key was already used for a different request."
 TOO_OLD = "The decision is older than the oldest submission we accept."
 
-# Client clocks: a decision dated in the future beyond this is dated now.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 # Offline banners retry for a while; older decisions are refused rather than back-dated.
 MAX_DECISION_AGE = timedelta(days=400)
 USER_AGENT_MAX = 256
@@ -369,8 +367,10 @@ def record_consent(
     )
     now = timezone.now()
     claimed_at = occurred_at
-    if occurred_at is not None and occurred_at > now + MAX_CLOCK_SKEW:
-        occurred_at = None  # a client clock far ahead: the server's time stands
+    if occurred_at is not None and occurred_at > now:
+        # A client clock ahead: dated when recorded. Kept, it would outrank (in the state) a
+        # later decision the server dates, such as a refusal made a minute afterwards.
+        occurred_at = None
     if occurred_at is not None and occurred_at < now - MAX_DECISION_AGE:
         raise ConsentValidationError({"occurred_at": [TOO_OLD]})
     jurisdiction = normalize_jurisdiction(jurisdiction) or organization.default_jurisdiction

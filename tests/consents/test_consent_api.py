@@ -1,8 +1,10 @@
 """The server-side consent API: record, state, checks, events, with scopes and bad input."""
 
 import hashlib
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from consents.identifiers import identifier_hash
 from consents.models import ConsentEvent, ConsentState, DataSubject, SubjectIdentifier
@@ -268,6 +270,28 @@ def test_older_decision_arriving_late_does_not_overwrite_newer(api, organization
     state = api.get("/api/v1/consents/state", {"email": "x@example.com"}).json()
     assert {p["purpose"]: p["decision"] for p in state["purposes"]}["analytics"] == "denied"
     assert ConsentEvent.objects.count() == 2
+
+
+def test_a_decision_dated_slightly_ahead_does_not_hide_the_next_one(api, organization):
+    """A client clock a few minutes fast dates a grant in the future; the refusal the person
+    makes a moment later (dated by the server) is the last decision and must be the state."""
+    api.as_key(organization, "consents:write", "consents:read")
+    ahead = timezone.now() + timedelta(minutes=3)
+    subject = {"email": "fast-clock@example.com"}
+    granted = record(
+        api,
+        {"subject": subject, "choices": {"analytics": True}, "occurred_at": ahead.isoformat()},
+    )
+    assert granted.status_code == 201, granted.content
+    refused = record(api, {"subject": subject, "choices": {"analytics": False}})
+    assert refused.status_code == 201, refused.content
+
+    state = api.get("/api/v1/consents/state", {"email": "fast-clock@example.com"}).json()
+    assert {p["purpose"]: p["decision"] for p in state["purposes"]}["analytics"] == "denied"
+    last = ConsentEvent.objects.order_by("-seq").first()
+    assert ConsentState.objects.get(purpose__key="analytics").event_id == last.pk
+    for event in ConsentEvent.objects.all():
+        assert event.occurred_at <= event.recorded_at
 
 
 def test_tenancy_key_never_sees_or_writes_other_organization(api, organization, other_organization):
