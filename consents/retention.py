@@ -20,6 +20,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from consents.identifiers import identifier_hash
 from consents.models import (
     ConsentEvent,
     ConsentState,
@@ -31,7 +32,7 @@ from consents.models import (
     SubjectIdentifier,
     Suppression,
 )
-from consents.selectors import MARKETING_KINDS, subject_by_identifier
+from consents.selectors import MARKETING_KINDS
 from consents.services import record_consent
 
 BATCH = 500
@@ -286,10 +287,21 @@ def erase_subject(
     the default). Their events keep the decision but lose IP and user agent, their identifiers
     go, and the request itself is logged (without the erased data).
     """
-    subject = subject_by_identifier(organization, kind, value)
-    if subject is None:
-        raise SubjectNotFound(f"No subject with that {kind}.")
+    value_hash = identifier_hash(organization.identifier_secret, kind, value)
     with ledger_maintenance():
+        # The identifier first, locked: a write moving it to another subject has committed
+        # (the erasure follows it there) and none can move it until the erasure commits.
+        owner = (
+            SubjectIdentifier.objects.select_for_update()
+            .filter(organization=organization, kind=kind, value_hash=value_hash)
+            .values_list("subject_id", flat=True)
+            .first()
+        )
+        if owner is None:
+            raise SubjectNotFound(f"No subject with that {kind}.")
+        # Then the person, before their links are read: a write linking a browser to them
+        # holds this lock until it commits, and its move is seen.
+        subject = DataSubject.objects.select_for_update().get(pk=owner)
         subject_ids = _linked_subject_ids(subject.pk)
         _lock_subjects(subject_ids)
         suppressions = _erasure_suppressions(organization, subject.pk, subject_ids)
@@ -318,7 +330,8 @@ def erase_subject(
 
 
 def _lock_subjects(subject_ids: list[int]) -> None:
-    """Lock the rows until the transaction ends, in id order (two erasures cannot deadlock)."""
+    """Lock the rows until the transaction ends, in id order (after the person's own row, so
+    two erasures deadlock only where identifiers moved both ways between their subjects)."""
     list(
         DataSubject.objects.select_for_update()
         .filter(pk__in=subject_ids)

@@ -337,3 +337,72 @@ def test_a_marketing_lapse_spares_a_grant_made_while_retention_runs(organization
     assert report.marketing_lapsed == 0
     state = ConsentState.objects.get(subject=subject, purpose__key="marketing_email")
     assert state.granted is True
+
+
+def erase_while_a_write_is_open(organization, email, identifiers, **choices):
+    """Erase `email` while a write for `identifiers` holds its transaction open: the erasure
+    starts before the write commits and finishes after."""
+    from consents.retention import erase_subject
+
+    release = threading.Event()
+    writer = hold_a_write_open(organization, identifiers, release, **choices)
+    erasure = in_thread(
+        lambda: erase_subject(organization, kind="email", value=email, performed_by="t")
+    )
+    wait_for_a_lock_wait()
+    release.set()
+    writer.join(10)
+    erasure.join(10)
+    assert not erasure.is_alive()
+
+
+def events_with_personal_data(subject):
+    return ConsentEvent.objects.filter(subject=subject).exclude(ip_truncated=None).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erasure_reaches_a_browser_linked_to_the_person_while_it_waits(organization):
+    """The person signs in on a browser (its visitor id moves to them) while their erasure
+    waits for their lock: the browser's history is theirs and is erased too."""
+    email, visitor = "erase-me@example.com", {"visitor_id": "visitor-erase-0123456789"}
+    browser = record_consent(
+        organization=organization,
+        identifiers=visitor,
+        choices={"analytics": True},
+        source="api",
+        actor="t",
+        ip="192.0.2.7",
+        user_agent="UA",
+    ).subject
+    decide(organization, {"email": email}, marketing_email=True)
+    erase_while_a_write_is_open(organization, email, {"email": email, **visitor}, analytics=True)
+
+    assert events_with_personal_data(browser) == 0
+    assert DataSubject.objects.get(pk=browser.pk).erased_at is not None
+    assert verify_organization_ledger(organization).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erasure_follows_an_address_linked_to_another_subject_while_it_runs(organization):
+    """The address moves to the person's account (another subject) while its erasure runs:
+    the erasure reaches the subject the address now names, not only the one it named."""
+    from consents.selectors import subject_by_identifier
+
+    email = "moving@example.com"
+    decide(organization, {"email": email}, marketing_email=True)
+    person = record_consent(
+        organization=organization,
+        identifiers={"user_id": "u-erase"},
+        choices={"analytics": True},
+        source="api",
+        actor="t",
+        ip="192.0.2.8",
+        user_agent="UA",
+    ).subject
+    erase_while_a_write_is_open(
+        organization, email, {"user_id": "u-erase", "email": email}, marketing_email=True
+    )
+
+    assert subject_by_identifier(organization, "email", email) is None
+    assert events_with_personal_data(person) == 0
+    assert not ConsentState.objects.filter(subject=person).exists()
