@@ -308,6 +308,8 @@ def erase_subject(
         Suppression.objects.bulk_create(suppressions)
         deidentified = deidentify_events({"subject__in": subject_ids})
         identifiers_removed, _ = SubjectIdentifier.objects.filter(subject__in=subject_ids).delete()
+        # The moves into the person stay (a later erasure follows them), their hashes go.
+        IdentifierMove.objects.filter(to_subject__in=subject_ids).update(value_hash="")
         states_removed, _ = ConsentState.objects.filter(subject__in=subject_ids).delete()
         DataSubject.objects.filter(pk__in=subject_ids).update(
             erased_at=timezone.now(), is_identified=False

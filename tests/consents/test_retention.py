@@ -7,10 +7,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from consents.identifiers import identifier_hash
 from consents.models import (
     ConsentEvent,
     ConsentState,
     DataSubject,
+    IdentifierMove,
     PrivacyRequestLog,
     SubjectIdentifier,
     Suppression,
@@ -325,6 +327,34 @@ def test_erasure_reaches_the_history_an_identifier_left_on_an_earlier_subject(or
     log = PrivacyRequestLog.objects.get(action="erasure")
     assert log.details["linked_subjects"] == 2
     assert verify_organization_ledger(organization).ok
+
+
+def test_erasure_leaves_no_identifier_hash_in_the_record_of_links(organization):
+    """The moves that link an erased person's subjects stay (the links), their identifiers'
+    hashes go like the identifiers: only the suppressions keep an address's hash."""
+    for identifiers in (
+        {"visitor_id": "visitor-0123456789abcdef"},
+        {"user_id": "u-1"},
+        {"user_id": "u-1", "visitor_id": "visitor-0123456789abcdef", "email": "x@example.com"},
+    ):
+        record_consent(
+            organization=organization,
+            identifiers=identifiers,
+            choices={"analytics": True},
+            source="api",
+            actor="t",
+        )
+    moves = IdentifierMove.objects.filter(organization=organization)
+    assert moves.count() == 1
+
+    call_command("erase_subject", "--org", organization.slug, "--user-id", "u-1")
+
+    assert moves.count() == 1 and moves.get().value_hash == ""
+    visitor_hash = identifier_hash(
+        organization.identifier_secret, "visitor_id", "visitor-0123456789abcdef"
+    )
+    assert not IdentifierMove.objects.filter(value_hash=visitor_hash).exists()
+    assert not Suppression.objects.filter(kind="visitor_id").exists()
 
 
 @pytest.mark.parametrize(
