@@ -575,11 +575,7 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
     to_create, to_update = [], []
     for event in events:
         purpose = purposes[event.purpose.key]
-        expires_at = (
-            event.occurred_at + timedelta(days=purpose.validity_days)
-            if event.granted and purpose.validity_days
-            else None
-        )
+        expires_at = _expiry(event.occurred_at, purpose.validity_days) if event.granted else None
         values = {
             "granted": event.granted,
             "event": event,
@@ -601,6 +597,16 @@ def _project(organization, subject, events, purposes, notice) -> list[ConsentSta
     for state in to_update:
         rows.update(state, STATE_UPDATED)
     return to_create + to_update
+
+
+def _expiry(decided_at: datetime, validity_days: int | None) -> datetime | None:
+    """When a grant lapses: None without a validity, or with one that ends past year 9999."""
+    if not validity_days:
+        return None
+    try:
+        return decided_at + timedelta(days=validity_days)
+    except OverflowError:
+        return None
 
 
 def _lift_suppressions(organization, normalized, events, purposes) -> None:

@@ -294,6 +294,18 @@ def test_a_decision_dated_slightly_ahead_does_not_hide_the_next_one(api, organiz
         assert event.occurred_at <= event.recorded_at
 
 
+def test_a_validity_past_the_calendar_is_a_grant_that_does_not_expire(api, organization):
+    """A validity entered as "forever" (millions of days) ends after year 9999: the grant is
+    recorded without an expiry instead of failing with a 500."""
+    organization.purpose_map["analytics"].validity_days = 5_000_000
+    organization.purpose_map["analytics"].save()
+    api.as_key(organization, "consents:write")
+    response = record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": True}})
+    assert response.status_code == 201, response.content
+    state = ConsentState.objects.get(purpose__key="analytics")
+    assert state.granted is True and state.expires_at is None
+
+
 def test_tenancy_key_never_sees_or_writes_other_organization(api, organization, other_organization):
     api.as_key(other_organization, "consents:write")
     record(api, {"subject": {"email": "x@example.com"}, "choices": {"analytics": True}})
