@@ -3,7 +3,8 @@
 What goes, per organization (its retention settings):
 - an anonymous visitor inactive longer than `anonymous_event_retention_days`: the whole subject
   (events, state, identifiers); an active one loses the events older than that which no current
-  decision rests on, and its chain records where it now starts (the anchor);
+  decision rests on, and its chain records where it now starts (the anchor); the older events
+  a current decision rests on stay and lose their personal data (truncated IP, user agent);
 - an identified person's events older than `identified_event_retention_days` keep the decision
   but lose their personal data (truncated IP, user agent);
 - marketing grants of a person with no sign of interest for `marketing_retention_days` lapse:
@@ -118,7 +119,7 @@ def apply_retention(
         organization=organization, subject__is_identified=True, recorded_at__lt=identified_cutoff
     ).exclude(pii_salt=None, ip_truncated=None, user_agent=None)
     if dry_run:
-        report.events_deidentified = old_identified.count()
+        report.events_deidentified += old_identified.count()
     else:
         ids = list(old_identified.values_list("id", flat=True))
         for start in range(0, len(ids), BATCH * 10):
@@ -195,14 +196,23 @@ def _trim_active_anonymous(organization, cutoff, dry_run, report) -> None:
                 if recorded_at >= cutoff or event_id in in_use:
                     break
                 prefix.append((event_id, seq, event_hash))
-            if not prefix:
-                continue
             report.events_deleted += len(prefix)
+            # What stays past the period (a current decision rests on it) keeps the decision
+            # and loses its personal data, as an identified person's old events do.
+            kept_old = {"subject": subject, "recorded_at__lt": cutoff}
             if dry_run:
+                report.events_deidentified += (
+                    ConsentEvent.objects.filter(**kept_old)
+                    .exclude(pk__in=[p[0] for p in prefix])
+                    .exclude(pii_salt=None, ip_truncated=None, user_agent=None)
+                    .count()
+                )
                 continue
-            _ledger_rows().filter(pk__in=[p[0] for p in prefix]).delete()
-            subject.chain_anchor_seq, subject.chain_anchor_hash = prefix[-1][1], prefix[-1][2]
-            subject.save(update_fields=["chain_anchor_seq", "chain_anchor_hash"])
+            if prefix:
+                _ledger_rows().filter(pk__in=[p[0] for p in prefix]).delete()
+                subject.chain_anchor_seq, subject.chain_anchor_hash = prefix[-1][1], prefix[-1][2]
+                subject.save(update_fields=["chain_anchor_seq", "chain_anchor_hash"])
+            report.events_deidentified += deidentify_events(kept_old)
 
 
 def _lapse_marketing(organization, cutoff, dry_run, report, performed_by) -> None:

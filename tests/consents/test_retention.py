@@ -132,6 +132,19 @@ def test_retention_removes_what_is_past_its_time_and_ledger_still_verifies(retai
     assert PrivacyRequestLog.objects.filter(action="retention").count() == 1
 
 
+def test_an_active_visitors_event_kept_past_the_period_loses_its_personal_data(retained):
+    """The advertising refusal is older than the anonymous period; it stays because the state
+    rests on it, but its IP address and user agent go like those of the events removed."""
+    dry = apply_retention(retained, dry_run=True)
+    report = apply_retention(retained)
+    assert report.as_dict() == {**dry.as_dict(), "dry_run": False}
+    active = DataSubject.objects.get(identifiers__kind="visitor_id")
+    kept, recent = active.events.order_by("seq")
+    assert (kept.ip_truncated, kept.user_agent, kept.pii_salt) == (None, None, None)
+    assert (recent.ip_truncated, recent.user_agent) == ("192.0.2.0", "UA")
+    assert verify_organization_ledger(retained).ok
+
+
 def test_retention_then_export_verifies(retained, tmp_path):
     apply_retention(retained)
     path = tmp_path / "after.ndjson"
