@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consent_platform import memo
+from consents.gpp.choices import SALE_SHARE, TARGETED_ADVERTISING
 from consents.jurisdiction import (
     UNKNOWN_COUNTRY_CODES,
     jurisdiction_group,
@@ -210,6 +211,7 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
         },
         "gpc_purposes": site.gpc_purpose_keys(),
         "consent_mode": site.consent_mode_signals(),
+        "consent_mode_opt_outs": consent_mode_opt_outs(group, {p.key for p in purposes}),
         "preference_center_url": f"{settings.PUBLIC_BASE_URL}/preferences/{site.key}/",
         "privacy_policy_url": site.privacy_policy_url or site.organization.privacy_policy_url,
         "gpp": {
@@ -221,6 +223,22 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
     }
     config["config_version"] = config_version(config)
     return config
+
+
+# Under US state privacy laws, an opt-out of sale or sharing (GPC included) means no personal
+# data goes to advertising platforms, and an opt-out of targeted advertising means no ads
+# personalized on it: Consent Mode's ad_user_data and ad_personalization follow them.
+US_CONSENT_MODE_OPT_OUTS = {
+    "ad_user_data": SALE_SHARE,
+    "ad_personalization": TARGETED_ADVERTISING,
+}
+
+
+def consent_mode_opt_outs(group: str, offered: set[str]) -> dict[str, list[str]]:
+    """Consent Mode signal -> the offered purposes whose opt-out also denies it (US only)."""
+    if group != "us":
+        return {}
+    return {signal: [key] for signal, key in US_CONSENT_MODE_OPT_OUTS.items() if key in offered}
 
 
 def config_generation_key(organization_id: int) -> str:

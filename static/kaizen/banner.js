@@ -124,9 +124,13 @@
   // Google Consent Mode v2: entries must be `arguments` objects, as gtag() pushes them.
   w.dataLayer = w.dataLayer || [];
   function gtag() { w.dataLayer.push(arguments); }
+  // In the US an opt-out of sale/sharing or targeted ads also denies its ad signal.
   function consentMode(choices) {
-    var map = (cfg && cfg.consent_mode) || CM_FALLBACK, out = {};
-    for (var signal in map) out[signal] = choices[map[signal]] ? "granted" : "denied";
+    var map = (cfg && cfg.consent_mode) || CM_FALLBACK, also = (cfg && cfg.consent_mode_opt_outs) || {}, out = {};
+    for (var s in map) {
+      var no = also[s];
+      out[s] = choices[map[s]] && !(Array.isArray(no) && no.some(function (k) { return choices[k] === false; })) ? "granted" : "denied";
+    }
     return out;
   }
   function pushConsentMode() {

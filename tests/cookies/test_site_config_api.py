@@ -73,6 +73,19 @@ def test_jurisdiction_comes_from_the_configured_header(browser_client, site):
     assert "CF-IPCountry" in response["Vary"]
 
 
+def test_us_opt_outs_of_sale_and_targeted_ads_also_deny_the_consent_mode_ad_signals(
+    browser_client, site
+):
+    us = browser_client.get_config("shop", HTTP_CF_IPCOUNTRY="US-CA").json()
+    assert us["consent_mode_opt_outs"] == {
+        "ad_user_data": ["sale_share"],
+        "ad_personalization": ["targeted_advertising"],
+    }
+    assert us["consent_mode"]["ad_user_data"] == "advertising"  # the site's map is unchanged
+    # Outside the US these purposes are not opt-outs: only the mapped purpose counts.
+    assert browser_client.get_config("shop").json()["consent_mode_opt_outs"] == {}
+
+
 def test_garbage_in_the_jurisdiction_header_falls_back_to_the_site_default(browser_client, site):
     config = browser_client.get_config("shop", HTTP_CF_IPCOUNTRY="<script>").json()
 

@@ -183,6 +183,11 @@ def test_gpc_opts_out_of_sale_and_sharing_and_says_so(open_page, demo_site):
     sale = [e for e in ledger_for(page) if e.purpose.key == "sale_share"]
     assert [e.granted for e in sale] == [False, False]
     assert sale[-1].source == "gpc"
+    # Advertising is accepted, but no personal data for ads and no personalized ads.
+    signals = page.evaluate(DATA_LAYER)[-1]["items"]
+    assert signals[:2] == ["consent", "update"]
+    assert signals[2]["ad_storage"] == "granted"
+    assert signals[2]["ad_user_data"] == signals[2]["ad_personalization"] == "denied"
 
 
 def test_keyboard_only_visitor_can_choose_and_focus_returns(open_page, demo_site):
