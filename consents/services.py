@@ -283,7 +283,7 @@ def _resolve_subject(organization: Organization, hashes: dict[str, str]) -> Data
         if attempt == RESOLVE_ATTEMPTS:
             raise SubjectContention("The subject kept changing under this write; retry.")
         known = again
-    for kind, value_hash in hashes.items():
+    for kind, value_hash in sorted(hashes.items()):  # the lock order of _save_new_subject
         row = known.get(kind)
         if row is None:
             try:
@@ -324,7 +324,9 @@ def _save_new_subject(organization: Organization, subject: DataSubject, hashes: 
             SubjectIdentifier(
                 organization=organization, subject=subject, kind=kind, value_hash=value_hash
             )
-            for kind, value_hash in hashes.items()
+            # In one order for every writer: two new visitors' writes naming the same
+            # identifiers in another order would each wait for the other's row (a deadlock).
+            for kind, value_hash in sorted(hashes.items())
         ]
     )
     if linked < len(hashes):

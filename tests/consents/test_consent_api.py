@@ -353,3 +353,28 @@ def test_a_malformed_identifier_filter_is_a_field_error(api, organization, path)
     response = api.get(path, {"email": "not-an-email"})
     assert response.status_code == 400
     assert list(response.json()) == ["email"] and response.json()["email"]
+
+
+def test_a_new_subjects_identifiers_are_inserted_in_one_order_whatever_the_request_order(
+    organization,
+):
+    # Two new visitors' writes naming the same identifiers in two orders must take their rows'
+    # locks in one order, or each waits for the other (a deadlock, answered 503).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from consents.services import record_consent
+
+    with CaptureQueriesContext(connection) as queries:
+        record_consent(
+            organization=organization,
+            identifiers={"visitor_id": "v" * 22, "user_id": "u-1", "email": "o@example.com"},
+            choices={"analytics": True},
+            source="api",
+            actor="t",
+        )
+    [insert] = [
+        q["sql"] for q in queries if "INSERT INTO" in q["sql"] and "subjectidentifier" in q["sql"]
+    ]
+    positions = [insert.index(f"'{kind}'") for kind in ("email", "user_id", "visitor_id")]
+    assert positions == sorted(positions)
