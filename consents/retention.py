@@ -26,6 +26,7 @@ from consents.models import (
     ConsentEvent,
     ConsentState,
     DataSubject,
+    IdempotencyRecord,
     IdentifierMove,
     Organization,
     PrivacyRequestLog,
@@ -129,6 +130,11 @@ def apply_retention(
                 )
     _lapse_marketing(organization, marketing_cutoff, dry_run, report, performed_by)
     if not dry_run:
+        # A retry comes within days; a key older than the anonymous period names a request
+        # whose subject may be gone (and the record outlived what it answered for).
+        IdempotencyRecord.objects.filter(
+            organization=organization, created_at__lt=anonymous_cutoff
+        ).delete()
         PrivacyRequestLog.objects.create(
             organization=organization,
             action=PrivacyRequestLog.Action.RETENTION,

@@ -42,6 +42,10 @@ UNKNOWN_NOTICE = "Unknown notice version {version!r}."
 UNPUBLISHED_NOTICE = "Notice version {version!r} is not published."
 UNKNOWN_SOURCE = "Unknown source {source!r}."
 IDEMPOTENCY_CONFLICT = "This idempotency key was already used for a different request."
+IDEMPOTENCY_GONE = (
+    "This idempotency key was used for a decision that retention has since removed; "
+    "a new decision needs a new key."
+)
 TOO_OLD = "The decision is older than the oldest submission we accept."
 
 # Offline banners retry for a while; older decisions are refused rather than back-dated.
@@ -438,7 +442,9 @@ def _find_replay(organization, key: str, digest: str) -> ConsentResult | None:
         return None
     if record.request_digest != digest:
         raise IdempotencyConflict(IDEMPOTENCY_CONFLICT)
-    subject = DataSubject.objects.get(uid=record.response["subject"])
+    subject = DataSubject.objects.filter(uid=record.response["subject"]).first()
+    if subject is None:  # retention or an erasure removed what the key answered for
+        raise IdempotencyConflict(IDEMPOTENCY_GONE)
     events = list(
         ConsentEvent.objects.filter(pk__in=record.response["events"]).select_related("purpose")
     )

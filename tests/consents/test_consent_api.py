@@ -378,3 +378,21 @@ def test_a_new_subjects_identifiers_are_inserted_in_one_order_whatever_the_reque
     ]
     positions = [insert.index(f"'{kind}'") for kind in ("email", "user_id", "visitor_id")]
     assert positions == sorted(positions)
+
+
+def test_a_replay_whose_decision_retention_removed_is_a_conflict_not_an_error(api, organization):
+    from consents.models import DataSubject
+    from consents.retention import ledger_maintenance
+    from consents.services import IDEMPOTENCY_GONE
+
+    api.as_key(organization, "consents:write")
+    body = {"subject": {"visitor_id": "w" * 22}, "choices": {"analytics": True}}
+    assert record(api, body, HTTP_IDEMPOTENCY_KEY="k-gone").status_code == 201
+    with ledger_maintenance():  # as retention removes an inactive anonymous visitor
+        ConsentState.objects.all().delete()
+        SubjectIdentifier.objects.all().delete()
+        ConsentEvent._base_manager.all().delete()
+        DataSubject.objects.all().delete()
+    replay = record(api, body, HTTP_IDEMPOTENCY_KEY="k-gone")
+    assert replay.status_code == 409
+    assert IDEMPOTENCY_GONE in str(replay.json())

@@ -404,3 +404,24 @@ def test_a_retention_period_under_a_day_is_refused_not_applied(client, aged_ledg
     assert ConsentEvent.objects.count() == events
     assert list(ConsentState.objects.values("granted")) == states
     assert not PrivacyRequestLog.objects.exists()
+
+
+def test_retention_forgets_idempotency_keys_older_than_the_anonymous_period(organization):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consents.models import IdempotencyRecord
+    from consents.retention import apply_retention
+    from tests.factories import IdempotencyRecordFactory
+
+    old = IdempotencyRecordFactory(organization=organization, key="old")
+    recent = IdempotencyRecordFactory(organization=organization, key="recent")
+    days = organization.anonymous_event_retention_days
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=days + 1)
+    )
+    apply_retention(organization, dry_run=True)
+    assert IdempotencyRecord.objects.filter(pk=old.pk).exists()
+    apply_retention(organization)
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == [recent.key]
