@@ -74,6 +74,13 @@ MANIFEST_KIND = "kaizen-ledger-export"
 # Columns of an export, in order (CSV header; NDJSON keys).
 EXPORT_COLUMNS = RECORD_FIELDS
 CSV_MANIFEST_PREFIX = "# manifest: "
+# A spreadsheet opening the CSV runs a cell that starts with = + - @, a tab or a carriage
+# return as a formula, and a user agent or an Idempotency-Key is whatever the caller sent. Such
+# a cell is written after an apostrophe (which spreadsheets read as "text"), and so is a value
+# that starts with an apostrophe itself, so that a reader removes exactly one. The manifest
+# names the prefix (`csv_formula_prefix`); exports made before it was added have none.
+CSV_FORMULA_PREFIX = "'"
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", CSV_FORMULA_PREFIX)
 
 
 def export_private_key(organization: Organization) -> Ed25519PrivateKey:
@@ -186,8 +193,10 @@ class LedgerExport:
         if fast and rows:
             first_hash = export_sql.event_hash(first_event_id)
             last_hash = export_sql.event_hash(last_event_id)
+        manifest = {"csv_formula_prefix": CSV_FORMULA_PREFIX} if self.format == "csv" else {}
         self.manifest = self._sign(
             {
+                **manifest,
                 "kind": MANIFEST_KIND,
                 "version": 1,
                 "organization": self.organization.slug,
@@ -249,6 +258,8 @@ def _csv_value(value):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+        return CSV_FORMULA_PREFIX + value
     return value
 
 
@@ -258,10 +269,18 @@ def _csv_line(values) -> bytes:
     return buffer.getvalue().encode()
 
 
-def records_from_csv_lines(lines) -> Iterator[dict]:
-    """Read an export CSV back into records with their JSON types."""
+def records_from_csv_lines(lines, formula_prefix: str = "") -> Iterator[dict]:
+    """Read an export CSV back into records with their JSON types; `formula_prefix` is the
+    manifest's `csv_formula_prefix`, removed from the cells that start with it."""
     reader = csv.DictReader(lines)
     for row in reader:
+        if formula_prefix:
+            row = {
+                name: cell[len(formula_prefix) :]
+                if isinstance(cell, str) and cell.startswith(formula_prefix)
+                else cell
+                for name, cell in row.items()
+            }
         yield {
             **row,
             "id": int(row["id"]),

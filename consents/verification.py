@@ -124,6 +124,8 @@ def manifest_shape_problem(manifest) -> str | None:
             return f"{name} must be {described}, got {json.dumps(value)[:40]}"
     if manifest["format"] not in FORMATS:
         return f"format must be one of {', '.join(FORMATS)}, got {manifest['format'][:40]!r}"
+    if not isinstance(manifest.get("csv_formula_prefix", ""), str):
+        return "csv_formula_prefix must be a string"
     for subject, anchor in manifest["chain_anchors"].items():
         if not _is_chain_anchor(anchor):
             return f"chain_anchors of {subject[:40]!r} must be [seq, hash]"
@@ -164,6 +166,14 @@ def load_manifest(path: Path) -> tuple[dict | None, int]:
     return manifest, trailer_bytes
 
 
+def record_reader(manifest: dict):
+    """The function that reads the records of an export with this manifest from its lines."""
+    if manifest["format"] != "csv":
+        return iter_json_lines
+    prefix = manifest.get("csv_formula_prefix", "")
+    return lambda lines: records_from_csv_lines(lines, formula_prefix=prefix)
+
+
 def _data_lines(path: Path, data_size: int, digest) -> Iterator[str]:
     with path.open("rb") as handle:
         remaining = data_size
@@ -200,7 +210,7 @@ def verify_export_file(path: Path, public_key_hex: str | None = None) -> FileVer
             yield record
 
     anchors = {subject: tuple(anchor) for subject, anchor in manifest["chain_anchors"].items()}
-    reader = records_from_csv_lines if manifest["format"] == "csv" else iter_json_lines
+    reader = record_reader(manifest)
     try:
         chain = verify_records(
             counted(reader(lines)), chain_starts=anchors, complete=manifest["complete"]
@@ -261,7 +271,7 @@ def compare_export_with_live(path: Path, organization: Organization) -> LiveComp
         return LiveComparison(problem="no manifest found")
     if manifest["organization"] != organization.slug:
         return LiveComparison(problem="the export belongs to another organization")
-    reader = records_from_csv_lines if manifest["format"] == "csv" else iter_json_lines
+    reader = record_reader(manifest)
     lines = _data_lines(path, path.stat().st_size - trailer_bytes, hashlib.sha256())
     result = LiveComparison()
     batch: list[dict] = []

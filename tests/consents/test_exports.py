@@ -1,5 +1,7 @@
 """Ledger exports stream in constant memory; verify_events catches every kind of tampering."""
 
+import csv
+import io
 import json
 import tracemalloc
 
@@ -9,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from consents.exports import LedgerExport, export_public_key_hex
+from consents.exports import LedgerExport, export_public_key_hex, records_from_csv_lines
 from consents.models import ConsentEvent
 from consents.services import record_consent
 from consents.synthetic import generate_ledger
@@ -313,3 +315,36 @@ def test_without_a_trusted_key_the_ok_says_what_the_signature_proves(
     verify(path, "--org", small_ledger.slug)
     trusted = capsys.readouterr().out
     assert trusted.startswith("OK: 12 events") and "not who signed it" not in trusted
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(api, organization, tmp_path):
+    """A user agent or Idempotency-Key is whatever the caller sent; opened in a spreadsheet,
+    a cell starting with = + - @ would run. The CSV writes it as text and still verifies."""
+    agents = ['=HYPERLINK("https://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2", "@SUM(A1)"]
+    for i, agent in enumerate([*agents, "'already quoted"]):
+        record_consent(
+            organization=organization,
+            identifiers={"email": f"f{i}@example.com"},
+            choices={"analytics": True},
+            source="api",
+            actor="test",
+            ip="192.0.2.55",
+            user_agent=agent,
+            idempotency_key=f"=key{i}",
+        )
+    api.as_key(organization, "events:export")
+    body = b"".join(api.get("/api/v1/events/export", {"format": "csv"}).streaming_content)
+    cells = [cell for row in csv.reader(io.StringIO(body.decode())) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("https://evil.example","x")' in cells and "''already quoted" in cells
+    path = tmp_path / "api.csv"
+    path.write_bytes(body)
+    call_command("verify_events", str(path), "--org", organization.slug)
+    command_path = export_to(tmp_path, organization, "csv")
+    call_command("verify_events", str(command_path), "--org", organization.slug)
+    manifest = json.loads((tmp_path / "ledger.csv.manifest.json").read_text())
+    assert manifest["csv_formula_prefix"] == "'"
+    with command_path.open() as handle:
+        records = list(records_from_csv_lines(handle, formula_prefix="'"))
+    assert [r["user_agent"] for r in records] == [*agents, "'already quoted"]
+    assert {r["client_event_id"] for r in records} == {f"=key{i}" for i in range(5)}
