@@ -99,6 +99,8 @@ class PurposeDecisionOutput(serializers.Serializer):
 
 class EventOutput(serializers.Serializer):
     id = serializers.IntegerField()
+    v = serializers.IntegerField(help_text="Chain format version")
+    organization = serializers.CharField(help_text="Organization slug")
     subject = serializers.CharField()
     seq = serializers.IntegerField()
     purpose = serializers.CharField()

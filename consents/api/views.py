@@ -254,19 +254,28 @@ def plain_check(request) -> HttpResponse | None:
     return response
 
 
-class EventFilters(serializers.Serializer):
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+class LedgerFilters(serializers.Serializer):
+    """The filters the events list and the export share."""
+
+    since = serializers.DateTimeField(
+        required=False, help_text="Recorded at or after (ISO 8601; no offset means UTC)"
+    )
+    until = serializers.DateTimeField(
+        required=False, help_text="Recorded before (ISO 8601; no offset means UTC)"
+    )
     purpose = serializers.CharField(required=False, max_length=64)
     site = serializers.CharField(required=False, max_length=64)
-    after = serializers.IntegerField(required=False, min_value=0)
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=EVENT_PAGE_MAX, default=100
-    )
     email = serializers.CharField(required=False)
     user_id = serializers.CharField(required=False)
     visitor_id = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
+
+
+class EventFilters(LedgerFilters):
+    after = serializers.IntegerField(required=False, min_value=0)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=EVENT_PAGE_MAX, default=100
+    )
 
 
 class EventListView(APIView):
@@ -293,7 +302,7 @@ class EventListView(APIView):
         return Response({"results": rows, "next": next_url})
 
 
-class ExportFilters(EventFilters):
+class ExportFilters(LedgerFilters):
     format = serializers.ChoiceField(choices=exports.FORMATS, default="ndjson")
 
     def validate(self, attrs):
