@@ -254,8 +254,14 @@ def plain_check(request) -> HttpResponse | None:
     return response
 
 
+# Query parameters read before the filters: a signed-in member's organization (principal_for).
+NON_FILTER_PARAMETERS = frozenset({"org"})
+
+
 class LedgerFilters(serializers.Serializer):
-    """The filters the events list and the export share."""
+    """The filters the events list and the export share. A parameter given twice or one that
+    is no filter (`sinse`, `subject`) is an error: ignoring it would answer for more events
+    than were asked for."""
 
     since = serializers.DateTimeField(
         required=False, help_text="Recorded at or after (ISO 8601; no offset means UTC)"
@@ -269,6 +275,17 @@ class LedgerFilters(serializers.Serializer):
     user_id = serializers.CharField(required=False)
     visitor_id = serializers.CharField(required=False)
     phone = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        errors = {}
+        for name, values in self.initial_data.lists():
+            if name not in self.fields and name not in NON_FILTER_PARAMETERS:
+                errors[name] = ["Unknown parameter."]
+            elif len(values) > 1:
+                errors[name] = ["Give this parameter once."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
 
 class EventFilters(LedgerFilters):
@@ -309,7 +326,7 @@ class ExportFilters(LedgerFilters):
         for name in ("after", "limit"):
             if name in self.initial_data:
                 raise serializers.ValidationError({name: ["Exports are not paginated."]})
-        return attrs
+        return super().validate(attrs)
 
 
 class EventExportView(APIView):

@@ -396,3 +396,31 @@ def test_a_replay_whose_decision_retention_removed_is_a_conflict_not_an_error(ap
     replay = record(api, body, HTTP_IDEMPOTENCY_KEY="k-gone")
     assert replay.status_code == 409
     assert IDEMPOTENCY_GONE in str(replay.json())
+
+
+@pytest.mark.parametrize("path", ["/api/v1/events", "/api/v1/events/export"])
+@pytest.mark.parametrize(
+    "query, field, message",
+    [
+        ("sinse=2030-01-01T00:00", "sinse", "Unknown parameter."),
+        ("subject=0b5c6a43-9a4f-4a55-9d55-6a0ef6d6b3f0", "subject", "Unknown parameter."),
+        ("purpose=analytics&purpose=marketing_email", "purpose", "Give this parameter once."),
+        ("since=2030-01-01T00:00&since=2000-01-01T00:00", "since", "Give this parameter once."),
+    ],
+)
+def test_a_misspelt_or_repeated_filter_is_a_field_error(
+    api, organization, path, query, field, message
+):
+    """Ignored, a misspelt filter answered with the whole ledger, and of a repeated one the
+    last value counted: both asked for fewer events than they got."""
+    api.as_key(organization, "consents:write", "events:read", "events:export")
+    record(api, {"subject": {"email": "a@example.com"}, "choices": {"analytics": True}})
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 400
+    assert response.json() == {field: [message]}
+
+
+def test_repeated_page_size_is_a_field_error(api, organization):
+    api.as_key(organization, "events:read")
+    response = api.get("/api/v1/events?limit=1&limit=5")
+    assert response.status_code == 400 and list(response.json()) == ["limit"]
