@@ -31,7 +31,9 @@ from consents.identifiers import IDENTIFIER_KINDS
 from consents.ledger import format_timestamp
 from consents.models import ConsentEvent, DataSubject, Organization
 from consents.records import EVENT_VALUE_FIELDS, RECORD_FIELDS, record_from_values
-from consents.services import ConsentValidationError
+from consents.services import UNKNOWN_PURPOSE, ConsentValidationError
+
+UNKNOWN_SITE = "Unknown site {key!r}."
 
 
 def filtered_events(organization, filters: dict):
@@ -41,10 +43,20 @@ def filtered_events(organization, filters: dict):
         events = events.filter(recorded_at__gte=filters["since"])
     if "until" in filters:
         events = events.filter(recorded_at__lt=filters["until"])
+    # An unknown key is an error, not an empty answer: a signed manifest of no rows for a
+    # misspelt purpose reads as "no such events".
     if filters.get("purpose"):
-        events = events.filter(purpose__key=filters["purpose"])
+        purpose = organization.purposes.filter(key=filters["purpose"]).first()
+        if purpose is None:
+            raise ConsentValidationError(
+                {"purpose": [UNKNOWN_PURPOSE.format(key=filters["purpose"])]}
+            )
+        events = events.filter(purpose=purpose)
     if filters.get("site"):
-        events = events.filter(site__key=filters["site"])
+        site = organization.sites.filter(key=filters["site"]).first()
+        if site is None:
+            raise ConsentValidationError({"site": [UNKNOWN_SITE.format(key=filters["site"])]})
+        events = events.filter(site=site)
     for kind in IDENTIFIER_KINDS:
         if filters.get(kind):
             try:

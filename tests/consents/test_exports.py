@@ -15,6 +15,7 @@ from consents.exports import LedgerExport, export_public_key_hex, records_from_c
 from consents.models import ConsentEvent
 from consents.services import record_consent
 from consents.synthetic import generate_ledger
+from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +349,37 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(api, organizat
         records = list(records_from_csv_lines(handle, formula_prefix="'"))
     assert [r["user_agent"] for r in records] == [*agents, "'already quoted"]
     assert {r["client_event_id"] for r in records} == {f"=key{i}" for i in range(5)}
+
+
+@pytest.mark.parametrize(
+    "name, message", [("purpose", "Unknown purpose 'marketing-email'."), ("site", None)]
+)
+def test_an_unknown_purpose_or_site_is_refused_not_an_empty_export(
+    api, small_ledger, tmp_path, name, message
+):
+    """Answered with no events and a signed manifest of 0 rows, a misspelt key read as
+    "there are no such events"; export_events refused an unknown purpose already."""
+    value = "marketing-email" if name == "purpose" else "no-such-site"
+    message = message or f"Unknown site {value!r}."
+    api.as_key(small_ledger, "events:read", "events:export")
+    for path in ("/api/v1/events", "/api/v1/events/export"):
+        response = api.get(path, {name: value})
+        assert response.status_code == 400 and response.json() == {name: [message]}
+    with pytest.raises(CommandError, match=message):
+        export_to(tmp_path, small_ledger, "ndjson", f"--{name}", value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_site_filter_narrows_the_export_to_the_site(api, small_ledger):
+    site = SiteFactory(organization=small_ledger)
+    record_consent(
+        organization=small_ledger,
+        identifiers={"email": "site@example.com"},
+        choices={"analytics": True},
+        source="api",
+        actor="test",
+        site=site,
+    )
+    api.as_key(small_ledger, "events:read")
+    events = api.get("/api/v1/events", {"site": site.key}).json()["results"]
+    assert [e["site"] for e in events] == [site.key]

@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 
 from consents.exports import FORMATS, LedgerExport, export_filter_summary, filtered_events
 from consents.models import Organization
+from consents.services import ConsentValidationError
 
 DATE_TIME_FORMAT = "an ISO 8601 date-time such as 2026-01-31T09:00 or 2026-01-31T09:00+01:00"
 
@@ -75,10 +76,13 @@ class Command(BaseCommand):
         organization = Organization.objects.filter(slug=options["org"]).first()
         if organization is None:
             raise CommandError(f"No organization with slug {options['org']!r}.")
-        filters = self._filters(organization, options)
+        filters = self._filters(options)
         to_stdout = options["output"] == "-"
         path = None if to_stdout else export_target(options["output"])
-        events = filtered_events(organization, filters)
+        try:
+            events = filtered_events(organization, filters)
+        except ConsentValidationError as exc:
+            raise CommandError(" ".join(m for ms in exc.errors.values() for m in ms)) from None
         export = LedgerExport(
             organization=organization,
             events=events,
@@ -102,7 +106,7 @@ class Command(BaseCommand):
         (self.stderr if to_stdout else self.stdout).write(summary)
 
     @staticmethod
-    def _filters(organization: Organization, options: dict) -> dict:
+    def _filters(options: dict) -> dict:
         filters = {}
         for name in ("since", "until"):
             if options[name]:
@@ -110,11 +114,6 @@ class Command(BaseCommand):
         for name in ("purpose", "site"):
             if options[name]:
                 filters[name] = options[name]
-        if (
-            filters.get("purpose")
-            and not organization.purposes.filter(key=filters["purpose"]).exists()
-        ):
-            raise CommandError(f"Unknown purpose {filters['purpose']!r}.")
         return filters
 
     def _write_file(self, export: LedgerExport, path: Path, show_progress: bool, total: int):
