@@ -383,3 +383,14 @@ def test_a_site_filter_narrows_the_export_to_the_site(api, small_ledger):
     api.as_key(small_ledger, "events:read")
     events = api.get("/api/v1/events", {"site": site.key}).json()["results"]
     assert [e["site"] for e in events] == [site.key]
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_an_export_to_stdout_carries_its_manifest(tmp_path, small_ledger, capsysbinary, fmt):
+    """With --output - there is no file to put the manifest beside: without it as the last
+    line, what was exported could not be verified at all."""
+    call_command("export_events", "--org", small_ledger.slug, "--format", fmt, "--output", "-")
+    path = tmp_path / f"piped.{fmt}"
+    path.write_bytes(capsysbinary.readouterr().out)
+    call_command("verify_events", str(path), "--org", small_ledger.slug)
+    assert "OK: 12 events in 3 chains" in capsysbinary.readouterr().out.decode()

@@ -65,7 +65,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True)
         parser.add_argument("--format", choices=FORMATS, default="ndjson")
-        parser.add_argument("--output", required=True, help="File to write ('-' for stdout)")
+        parser.add_argument(
+            "--output",
+            required=True,
+            help="File to write ('-' for stdout, the manifest as the last line)",
+        )
         parser.add_argument("--since", help="ISO 8601 date-time (recorded at or after)")
         parser.add_argument("--until", help="ISO 8601 date-time (recorded before)")
         parser.add_argument("--purpose")
@@ -92,7 +96,9 @@ class Command(BaseCommand):
         show_progress = not options["no_progress"] and sys.stderr.isatty() and not to_stdout
         total = events.count() if show_progress else 0
         if to_stdout:
-            self._write_chunks(export, sys.stdout.buffer, show_progress, total)
+            # No file to put the manifest beside: it follows the data as the last line, as in
+            # the API's export, where verify_events finds it.
+            self._write_chunks(export.chunks_with_trailer(), sys.stdout.buffer, False, 0)
         else:
             self._write_file(export, path, show_progress, total)
         if show_progress:
@@ -122,7 +128,7 @@ class Command(BaseCommand):
         partial, manifest_partial = partial_path(path), partial_path(sidecar_path(path))
         try:
             with partial.open("wb") as handle:
-                self._write_chunks(export, handle, show_progress, total)
+                self._write_chunks(export.chunks(), handle, show_progress, total)
             manifest_partial.write_text(
                 json.dumps(export.manifest, indent=2, sort_keys=True) + "\n"
             )
@@ -134,9 +140,9 @@ class Command(BaseCommand):
             partial.unlink(missing_ok=True)
             manifest_partial.unlink(missing_ok=True)
 
-    def _write_chunks(self, export: LedgerExport, handle, show_progress: bool, total: int) -> None:
+    def _write_chunks(self, chunks, handle, show_progress: bool, total: int) -> None:
         written = 0
-        for chunk in export.chunks():
+        for chunk in chunks:
             handle.write(chunk)
             if show_progress:
                 written += chunk.count(b"\n")
