@@ -308,6 +308,9 @@ class EventListView(APIView):
         events = exports.filtered_events(request.principal.organization, data)
         if "after" in data:
             events = events.filter(id__gt=data["after"])
+        # Only events no lower id can still join: a client that polls with `after` would
+        # otherwise step past an event whose transaction commits after a later one's.
+        events = events.filter(id__lte=exports.settled_max_id(events))
         limit = data["limit"]
         rows = [record_from_values(r) for r in events.values(*EVENT_VALUE_FIELDS)[: limit + 1]]
         next_url = None

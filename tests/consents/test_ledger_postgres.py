@@ -406,3 +406,48 @@ def test_an_erasure_follows_an_address_linked_to_another_subject_while_it_runs(o
     assert subject_by_identifier(organization, "email", email) is None
     assert events_with_personal_data(person) == 0
     assert not ConsentState.objects.filter(subject=person).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_paging_the_events_never_steps_past_an_event_still_being_written(organization):
+    """Writer A takes the lower id and commits late; writer B commits first. A page read in
+    between must not hand out B's id as the cursor while A's event is still to come."""
+    from rest_framework.test import APIClient
+
+    from tests.factories import api_key_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(organization, 'events:read')}")
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                record_consent(
+                    organization=organization,
+                    identifiers={"email": "a@example.com"},
+                    choices={"analytics": True},
+                    source="api",
+                    actor="slow",
+                )
+                inserted.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert inserted.wait(10)
+    record_consent(
+        organization=organization,
+        identifiers={"email": "b@example.com"},
+        choices={"analytics": True},
+        source="api",
+        actor="fast",
+    )
+    threading.Timer(1.0, release.set).start()
+    seen = [e["actor"] for e in client.get("/api/v1/events").json()["results"]]
+    thread.join(10)
+    last = client.get("/api/v1/events").json()["results"][-1]["id"]
+    later = client.get("/api/v1/events", {"after": last}).json()["results"]
+    assert sorted(seen) == ["fast", "slow"] and later == []
