@@ -191,7 +191,8 @@ def post(url: str, body: bytes, headers: dict, timeout: float) -> tuple[int | No
         answer = receiver.getresponse()
         answer.read(MAX_ANSWER_BYTES)
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        if expired.is_set():
+        # The watchdog, or a socket operation's own timeout when it runs out first.
+        if expired.is_set() or isinstance(exc, TimeoutError):
             return None, f"TimeoutError: no complete answer within {timeout:g} s"
         return None, f"{type(exc).__name__}: {exc}"[:500]
     finally:
