@@ -215,11 +215,16 @@
     };
   }
 
+  // A caller's callback that throws must not stop the others, nor gpp.js itself.
+  function safely(run) {
+    try { run(); } catch (error) { /* the caller's bug */ }
+  }
+
   function fire(eventName, data) {
     Object.keys(listeners).forEach(function (id) {
-      try {
+      safely(function () {
         listeners[id]({ eventName: eventName, listenerId: Number(id), data: data, pingData: pingData() }, true);
-      } catch (error) { /* a listener's error must not stop the others */ }
+      });
     });
   }
 
@@ -320,7 +325,7 @@
   function syncUsPrivacy() {
     var queued = uspQueue;
     uspQueue = [];
-    queued.forEach(function (callback) { uspapi("getUSPData", 1, callback); });
+    queued.forEach(function (callback) { safely(function () { uspapi("getUSPData", 1, callback); }); });
     var cookie = "usprivacy=" + (state.usPrivacyEnabled ? state.usPrivacy : "") + "; path=/; SameSite=Lax";
     if (state.usPrivacyEnabled) {
       document.cookie = cookie + "; max-age=31536000";
@@ -385,8 +390,8 @@
   var shown = win.KaizenConsent && win.KaizenConsent.displayStatus;
   if (shown === "visible" || shown === "hidden") { state.cmpDisplayStatus = shown; }
   state.cmpStatus = "loaded";
-  gppQueue.forEach(function (call) { gpp(call[0], call[1], call[2], call[3]); });
-  uspStubQueue.forEach(function (call) { uspapi(call[0], call[1], call[2]); });
+  gppQueue.forEach(function (call) { safely(function () { gpp(call[0], call[1], call[2], call[3]); }); });
+  uspStubQueue.forEach(function (call) { safely(function () { uspapi(call[0], call[1], call[2]); }); });
   fire("cmpStatus", "loaded");
 
   function onConsent(event) { update(event.detail || {}); }

@@ -426,3 +426,30 @@ def test_gpp_loaded_after_the_banner_is_shown_answers_visible_from_the_start(pub
     ]
     assert call(page, "ping")[0]["cmpDisplayStatus"] == "visible"
     assert page.errors == []
+
+
+def test_a_queued_callback_that_throws_does_not_stop_gpp_js_from_starting(publisher_page):
+    # A vendor's listener that reads the usnat section before it exists throws on its first call.
+    early = """<script>
+    window.calls = [];
+    __gpp("addEventListener", function (event) {
+      calls.push(["careless", event.eventName]);
+      if (event.pingData.parsedSections.usnat[0].SaleOptOut) { calls.push(["never"]); }
+    });
+    __uspapi("getUSPData", 1, function () { throw new Error("vendor bug"); });
+    __gpp("ping", function () {}); // answered by the stub
+    __gpp("addEventListener", function (event) { calls.push(["careful", event.eventName]); });
+    __uspapi("getUSPData", 1, function (data, ok) { calls.push(["usp", ok]); });
+    </script>"""
+    page = publisher_page(page_html(early_calls=early))
+    assert page.evaluate("window.calls") == [
+        ["careless", "listenerRegistered"],
+        ["careful", "listenerRegistered"],
+        ["careless", "cmpStatus"],
+        ["careful", "cmpStatus"],
+    ]
+    announce(page, "ready", {"sale_share": False})
+    assert call(page, "ping")[0]["signalStatus"] == "ready"
+    assert ["careful", "signalStatus"] in page.evaluate("window.calls")
+    assert ["usp", True] in page.evaluate("window.calls")
+    assert page.evaluate("document.cookie").count("usprivacy=1YYY") == 1
