@@ -247,7 +247,7 @@
       case "removeEventListener":
         var removed = Object.prototype.hasOwnProperty.call(listeners, parameter);
         delete listeners[parameter];
-        callback(removed, true);
+        callback({ eventName: "listenerRemoved", listenerId: parameter, data: removed, pingData: pingData() }, removed);
         return;
       case "hasSection":
         callback(ready ? parameter === USNAT_PREFIX && hasUsnat() : null, true);

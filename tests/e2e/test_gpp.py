@@ -202,8 +202,17 @@ def test_a_change_fires_the_event_chain_and_removed_listeners_hear_nothing(publi
                                                window.secondId = e.listenerId; });
         }"""
     )
-    assert call(page, "removeEventListener", page.evaluate("window.secondId")) == [True, True]
-    assert call(page, "removeEventListener", 9999) == [False, True]
+    second = page.evaluate("window.secondId")
+    removed, ok = call(page, "removeEventListener", second)
+    assert ok is True and removed["pingData"]["gppVersion"] == "1.1"
+    assert {k: removed[k] for k in ("eventName", "listenerId", "data")} == {
+        "eventName": "listenerRemoved",
+        "listenerId": second,
+        "data": True,
+    }
+    removed, ok = call(page, "removeEventListener", second)  # already gone
+    assert ok is False and (removed["eventName"], removed["data"]) == ("listenerRemoved", False)
+    assert call(page, "removeEventListener", 9999)[0]["data"] is False
     announce(page, "change", {"sale_share": False, "targeted_advertising": False})
     heard = page.evaluate("window.heard")
     assert heard["first"] == [
