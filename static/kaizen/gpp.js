@@ -386,6 +386,17 @@
   addLocator("__gppLocator");
   addLocator("__uspapiLocator");
 
+  // Listeners the stub registered (ours, or the IAB example stub's) keep their ids.
+  if (previousGpp) {
+    lastListenerId = Number(previousGpp.lastId) || 0;
+    (Array.isArray(previousGpp.events) ? previousGpp.events : []).forEach(function (entry) {
+      if (entry && typeof entry.callback === "function") {
+        listeners[entry.id] = entry.callback;
+        lastListenerId = Math.max(lastListenerId, Number(entry.id) || 0);
+      }
+    });
+  }
+
   // Loaded after the banner: answer the queued calls with what is on screen already.
   var shown = win.KaizenConsent && win.KaizenConsent.displayStatus;
   if (shown === "visible" || shown === "hidden") { state.cmpDisplayStatus = shown; }

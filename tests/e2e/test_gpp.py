@@ -137,11 +137,16 @@ def usp(page):
 
 def test_calls_made_before_gpp_js_loads_are_answered_in_order(publisher_page):
     page = publisher_page()
-    assert page.evaluate("window.answeredBeforeLoad") == [["ping", "stub", "not ready", True]]
+    # The stub answers every generic command at once, as the specification demands.
+    before = page.evaluate("window.answeredBeforeLoad")
+    assert before == [
+        ["ping", "stub", "not ready", True],
+        ["event", "listenerRegistered", True, "stub", "not ready", "", 1],
+        ["hasSection", None, True],
+    ]
     queued = page.evaluate("window.calls")
-    assert queued[1][:5] == ["event", "listenerRegistered", True, "loaded", "not ready"]
-    assert queued[2] == ["hasSection", None, True]
-    assert queued[3][:2] == ["event", "cmpStatus"] and queued[3][2] == "loaded"
+    assert queued[:3] == before
+    assert queued[3] == ["event", "cmpStatus", "loaded", "loaded", "not ready", "", 1]
     assert len(queued) == 4  # __uspapi waits for the visitor's choices
 
     choices = {"necessary": True, "sale_share": False, "targeted_advertising": True}
@@ -430,7 +435,7 @@ def test_gpp_loaded_after_the_banner_is_shown_answers_visible_from_the_start(pub
     )
     page = publisher_page(html)
     assert page.evaluate("window.seen") == [
-        ["listenerRegistered", "visible"],
+        ["listenerRegistered", "hidden"],  # answered by the stub, which cannot know
         ["cmpStatus", "visible"],
     ]
     assert call(page, "ping")[0]["cmpDisplayStatus"] == "visible"
@@ -439,14 +444,17 @@ def test_gpp_loaded_after_the_banner_is_shown_answers_visible_from_the_start(pub
 
 def test_a_queued_callback_that_throws_does_not_stop_gpp_js_from_starting(publisher_page):
     # A vendor's listener that reads the usnat section before it exists throws on its first call.
+    # A stub that queues every call (as ours did, and as some CMPs' stubs do) holds it until
+    # gpp.js loads.
     early = """<script>
+    window.__gpp = function () { __gpp.queue.push([].slice.call(arguments)); };
+    __gpp.queue = [];
     window.calls = [];
     __gpp("addEventListener", function (event) {
       calls.push(["careless", event.eventName]);
       if (event.pingData.parsedSections.usnat[0].SaleOptOut) { calls.push(["never"]); }
     });
     __uspapi("getUSPData", 1, function () { throw new Error("vendor bug"); });
-    __gpp("ping", function () {}); // answered by the stub
     __gpp("addEventListener", function (event) { calls.push(["careful", event.eventName]); });
     __uspapi("getUSPData", 1, function (data, ok) { calls.push(["usp", ok]); });
     </script>"""
@@ -462,3 +470,66 @@ def test_a_queued_callback_that_throws_does_not_stop_gpp_js_from_starting(publis
     assert ["careful", "signalStatus"] in page.evaluate("window.calls")
     assert ["usp", True] in page.evaluate("window.calls")
     assert page.evaluate("document.cookie").count("usprivacy=1YYY") == 1
+
+
+def test_listeners_registered_on_the_stub_keep_their_ids_and_can_be_removed_before_load(
+    publisher_page,
+):
+    early = """<script>
+    window.heard = [];
+    window.ids = [];
+    [1, 2, 3].forEach(function (n) {
+      __gpp("addEventListener", function (e) {
+        heard.push([n, e.eventName, e.listenerId]);
+        if (e.eventName === "listenerRegistered") { ids.push(e.listenerId); }
+      });
+    });
+    __gpp("removeEventListener", function (e, ok) { window.removed = [e.eventName, e.data, ok]; },
+          ids[1]);
+    __gpp("getField", function (v, ok) { window.field = [v, ok]; }, "usnat.SaleOptOut");
+    window.answeredBeforeLoad = {ids: ids.slice(), removed: window.removed, field: window.field};
+    </script>"""
+    page = publisher_page(page_html(early_calls=early))
+    assert page.evaluate("window.answeredBeforeLoad") == {
+        "ids": [1, 2, 3],
+        "removed": ["listenerRemoved", True, True],
+        "field": [None, True],
+    }
+    ids = page.evaluate(
+        "() => { const ids = []; __gpp('addEventListener', (e) => ids.push(e.listenerId));"
+        " return ids; }"
+    )
+    assert ids == [4]
+    announce(page, "ready", {"sale_share": False})
+    heard = page.evaluate("window.heard")
+    assert [h for h in heard if h[1] == "cmpStatus"] == [[1, "cmpStatus", 1], [3, "cmpStatus", 3]]
+    assert [1, "signalStatus", 1] in heard and [3, "sectionChange", 3] in heard
+    assert not [h for h in heard if h[0] == 2 and h[1] != "listenerRegistered"]
+    assert page.errors == []
+
+
+def test_listeners_held_by_the_iab_example_stub_are_taken_over(publisher_page):
+    # The IAB's example stub keeps listeners in __gpp.events ({id, callback, parameter}).
+    html = """<!doctype html><html><head><script>
+    window.heard = [];
+    window.__gpp = function () { __gpp.queue.push([].slice.call(arguments)); };
+    __gpp.queue = [];
+    __gpp.events = [{id: 1, parameter: null,
+                     callback: function (e) { heard.push([e.eventName, e.listenerId]); }}];
+    __gpp.lastId = 2;  // listener 2 was registered and removed on the stub
+    </script><script src="/static/kaizen/gpp.js"></script></head><body></body></html>"""
+    page = publisher_page(html)
+    assert page.evaluate("window.heard") == [["cmpStatus", 1]]
+    ids = page.evaluate(
+        "() => { const ids = []; __gpp('addEventListener', (e) => ids.push(e.listenerId));"
+        " return ids; }"
+    )
+    assert ids == [3]
+    announce(page, "ready", {"sale_share": False})
+    assert ["signalStatus", 1] in page.evaluate("window.heard")
+    assert page.errors == []
+
+
+def test_the_demo_page_carries_the_documented_stub():
+    inline = re.search(r"<script>\n(.*)\n</script>", documented_stub(), re.S).group(1)
+    assert inline in (ROOT / "templates" / "demo" / "index.html").read_text()
