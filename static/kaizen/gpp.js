@@ -190,7 +190,7 @@
     signalStatus: "not ready",
     gppString: "",
     sectionList: [],
-    applicableSections: [-1],
+    applicableSections: [0],  // not known yet
     section: null,
     usPrivacy: null,
     usPrivacyEnabled: false,

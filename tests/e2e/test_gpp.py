@@ -533,3 +533,22 @@ def test_listeners_held_by_the_iab_example_stub_are_taken_over(publisher_page):
 def test_the_demo_page_carries_the_documented_stub():
     inline = re.search(r"<script>\n(.*)\n</script>", documented_stub(), re.S).group(1)
     assert inline in (ROOT / "templates" / "demo" / "index.html").read_text()
+
+
+def test_applicable_sections_is_0_until_the_cmp_knows_and_minus_1_only_when_none_applies(
+    publisher_page,
+):
+    early = """<script>
+    __gpp("ping", function (d) { window.stubPing = d.applicableSections; });
+    __gpp("addEventListener", function (e) {
+      (window.seen = window.seen || []).push([e.eventName, e.pingData.applicableSections]);
+    });
+    </script>"""
+    page = publisher_page(page_html(early_calls=early))
+    assert page.evaluate("window.stubPing") == [0]
+    assert call(page, "ping")[0]["applicableSections"] == [0]  # loaded, signal not ready
+    announce(page, "ready", {"sale_share": False}, config={**US_CONFIG, "jurisdiction_group": "eu"})
+    assert call(page, "ping")[0]["applicableSections"] == [-1]
+    assert page.evaluate("window.seen")[-1] == ["signalStatus", [-1]]
+    announce(page, "change", {"sale_share": False})
+    assert call(page, "ping")[0]["applicableSections"] == [7]
