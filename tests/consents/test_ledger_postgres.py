@@ -162,12 +162,9 @@ def test_a_new_identifier_linked_concurrently_joins_that_subject_and_leaves_no_o
     assert (event.subject_id, event.seq) == (subject_id, 1)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_export_waits_for_an_event_whose_transaction_is_still_open(organization):
-    """Writer A takes the lower id and commits late; writer B commits first. The export must
-    hold A's event, not report `complete` without it."""
-    from consents.exports import LedgerExport, organization_events
-
+def lower_id_commits_last(organization) -> threading.Thread:
+    """Writer "slow" takes the lower id and holds its transaction open; writer "fast" commits
+    a higher id meanwhile; "slow" commits a second later. Join the returned thread."""
     inserted, release = threading.Event(), threading.Event()
 
     def slow_writer():
@@ -196,6 +193,16 @@ def test_an_export_waits_for_an_event_whose_transaction_is_still_open(organizati
         actor="fast",
     )
     threading.Timer(1.0, release.set).start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_waits_for_an_event_whose_transaction_is_still_open(organization):
+    """Writer A takes the lower id and commits late; writer B commits first. The export must
+    hold A's event, not report `complete` without it."""
+    from consents.exports import LedgerExport, organization_events
+
+    thread = lower_id_commits_last(organization)
     export = LedgerExport(
         organization=organization, events=organization_events(organization), filters={}
     )
@@ -418,34 +425,7 @@ def test_a_client_paging_the_events_never_steps_past_an_event_still_being_writte
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_for(organization, 'events:read')}")
-    inserted, release = threading.Event(), threading.Event()
-
-    def slow_writer():
-        try:
-            with transaction.atomic():
-                record_consent(
-                    organization=organization,
-                    identifiers={"email": "a@example.com"},
-                    choices={"analytics": True},
-                    source="api",
-                    actor="slow",
-                )
-                inserted.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=slow_writer)
-    thread.start()
-    assert inserted.wait(10)
-    record_consent(
-        organization=organization,
-        identifiers={"email": "b@example.com"},
-        choices={"analytics": True},
-        source="api",
-        actor="fast",
-    )
-    threading.Timer(1.0, release.set).start()
+    thread = lower_id_commits_last(organization)
     seen = [e["actor"] for e in client.get("/api/v1/events").json()["results"]]
     thread.join(10)
     last = client.get("/api/v1/events").json()["results"][-1]["id"]
