@@ -15,6 +15,7 @@ from rest_framework.authentication import BaseAuthentication
 from consent_platform import memo
 from consent_platform.ratelimit import client_ip, hit, retry_after
 from consents.models import ApiKey, Membership, Organization
+from consents.services import truncate_ip
 
 logger = logging.getLogger("kaizen.auth")
 KEY_PREFIX = "kzc"
@@ -87,7 +88,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         principal, prefix = key_principal(raw.strip())
         if principal is None:
             ip = client_ip(request)
-            logger.warning("API authentication failed from %s (key prefix %r)", ip, prefix[:12])
+            # The network only, as the ledger keeps it: a log is no place for a full address.
+            logger.warning(
+                "API authentication failed from %s (key prefix %r)",
+                truncate_ip(ip) or "unknown",
+                prefix[:12],
+            )
             if not hit("auth_failure_ip", ip):
                 raise exceptions.Throttled(
                     wait=retry_after("auth_failure_ip"), detail=TOO_MANY_FAILURES

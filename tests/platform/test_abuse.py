@@ -159,3 +159,14 @@ def test_an_ipv6_client_cannot_escape_the_per_address_limit_by_changing_address(
     assert client.get("/api/v1/sites/shop/config", REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
     for address in ("203.0.113.9", "::ffff:203.0.113.9", "::ffff:203.0.113.9"):
         assert client.get("/api/v1/sites/shop/config", REMOTE_ADDR=address).status_code == 200
+
+
+def test_failed_authentication_logs_the_network_not_the_full_address(api, caplog):
+    """Logs keep the least personal data: the caller's /24 (IPv6 /48), as the ledger does."""
+    api.credentials(HTTP_AUTHORIZATION="Bearer kzc_abcdef123456_wrong")
+    with caplog.at_level(logging.WARNING, logger="kaizen.auth"):
+        api.get("/api/v1/events", REMOTE_ADDR="198.51.100.77")
+        api.get("/api/v1/events", REMOTE_ADDR="2001:db8:1:2:3:4:5:6")
+    assert "authentication failed" in caplog.text
+    assert "198.51.100.77" not in caplog.text and "198.51.100.0" in caplog.text
+    assert "2001:db8:1:2:3:4:5:6" not in caplog.text and "2001:db8:1::" in caplog.text
