@@ -43,9 +43,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Production server, as documented in README (DEBUG off; needs SECRET_KEY, ALLOWED_HOSTS...).
+# Production server, as documented in README (DEBUG off unless set; needs SECRET_KEY, ALLOWED_HOSTS...).
 serve: $(STAMP)
-	$(PY) manage.py collectstatic --noinput
+	DEBUG=$${DEBUG:-0} $(PY) manage.py collectstatic --noinput
 	$(VENV)/bin/gunicorn consent_platform.wsgi --config consent_platform/gunicorn.conf.py
 
 # Translation catalogs of the preference pages: update the .po files, then compile the .mo files.

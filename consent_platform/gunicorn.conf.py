@@ -3,6 +3,11 @@
 import multiprocessing
 import os
 
+# This is the production server: DEBUG is off unless asked for, so a start that forgot DEBUG=0
+# refuses (no SECRET_KEY...) instead of serving debug pages under the development secret.
+if not os.environ.get("DEBUG"):
+    os.environ["DEBUG"] = "0"
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Sync workers: the app is CPU- and database-bound, and keeps no state of its own.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))

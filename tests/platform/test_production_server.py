@@ -79,3 +79,33 @@ def test_workers_replaced_after_max_requests_keep_answering(tmp_path):
     assert answers == [(200, b'{"status": "ok", "database": "up"}')] * 24
     restarts = re.findall(r"Autorestarting worker", log_path.read_text())
     assert len(restarts) >= 5  # 25 requests, 2 workers, replaced every 3 requests
+
+
+def test_the_production_server_runs_with_debug_off_unless_told_otherwise(tmp_path):
+    """Started without DEBUG, gunicorn must not serve debug pages with the development secret:
+    it takes DEBUG=0, so it refuses to start until SECRET_KEY and the rest are set."""
+    port = free_port()
+    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in inherited},
+        "DJANGO_SETTINGS_MODULE": "consent_platform.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+    }
+    server = subprocess.Popen(
+        [str(GUNICORN), "consent_platform.wsgi", "--config", "consent_platform/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
+    assert server.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in output
