@@ -8,19 +8,45 @@ import os
 if not os.environ.get("DEBUG"):
     os.environ["DEBUG"] = "0"
 
+
+def env_bool(name: str, default: bool) -> bool:
+    """As consent_platform.settings reads booleans: 1/0, true/false, yes/no, on/off, else refuse."""
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Sync workers: the app is CPU- and database-bound, and keeps no state of its own.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = env_int("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1, minimum=1)
 worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = 20
 keepalive = 5
 # The app is imported once in the master and forked, so a worker replaced after
 # `max_requests` starts warm in milliseconds instead of importing Django again (about a second
 # of CPU, and the requests queued behind it). Workers are replaced now and then to bound any
 # slow leak; at a thousand requests a second per worker, every few minutes, not seconds.
-preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "200000"))
+preload_app = env_bool("GUNICORN_PRELOAD", True)
+max_requests = env_int("GUNICORN_MAX_REQUESTS", 200_000)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"

@@ -2,6 +2,7 @@
 serving while it replaces workers after `max_requests` (the app is preloaded in the master,
 so a new worker must open its own database connection)."""
 
+import json
 import os
 import re
 import socket
@@ -109,3 +110,36 @@ def test_the_production_server_runs_with_debug_off_unless_told_otherwise(tmp_pat
             server.wait(timeout=30)
     assert server.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in output
+
+
+def server_config(**env: str) -> subprocess.CompletedProcess:
+    """Read consent_platform/gunicorn.conf.py as gunicorn does, with `env`; print its values."""
+    probe = (
+        "import json, runpy; c = runpy.run_path('consent_platform/gunicorn.conf.py'); "
+        "print(json.dumps({k: c[k] for k in ('preload_app', 'workers', 'max_requests')}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(("value", "preload"), [("0", False), ("false", False), ("off", False)])
+def test_preloading_is_turned_off_by_any_false_value(value, preload):
+    result = server_config(GUNICORN_PRELOAD=value)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["preload_app"] is preload
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GUNICORN_PRELOAD", "maybe"), ("WEB_CONCURRENCY", "0"), ("GUNICORN_MAX_REQUESTS", "-5")],
+)
+def test_an_invalid_server_setting_is_refused_not_ignored(name, value):
+    result = server_config(**{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
