@@ -166,8 +166,11 @@ def ensure_demo_purposes(organization: Organization) -> None:
 
 
 @transaction.atomic
-def seed_demo() -> Organization:
-    """Create or refresh the demo organization. Safe to run any number of times."""
+def seed_demo(admin_password: str = DEMO_PASSWORD) -> Organization:
+    """Create or refresh the demo organization. Safe to run any number of times.
+
+    `admin_password`: the demo admin user's, when it is created (an existing user keeps its own).
+    """
     organization, _ = Organization.objects.get_or_create(
         slug=DEMO_ORG, defaults={"name": "Kaizenify Demo", "default_jurisdiction": "DE"}
     )
@@ -187,7 +190,7 @@ def seed_demo() -> Organization:
     user = user_model.objects.filter(username=DEMO_USERNAME).first()
     if user is None:
         user = user_model.objects.create_superuser(
-            DEMO_USERNAME, "admin@demo.invalid", DEMO_PASSWORD
+            DEMO_USERNAME, "admin@demo.invalid", admin_password
         )
     Membership.objects.get_or_create(
         organization=organization, user=user, defaults={"role": Membership.Role.ADMIN}

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 from consents.api.authentication import hash_key
 from consents.models import ApiKey, ConsentEvent, Organization, Purpose
@@ -34,6 +35,33 @@ def test_seed_demo_is_idempotent_and_complete(capsys):
     assert Site.objects.get(key="demo").organization == demo
     assert counts[0] > 0 and verify_organization_ledger(demo).ok
     assert "admin" in capsys.readouterr().out
+
+
+def test_seed_demo_gives_the_admin_a_random_password_when_debug_is_off(capsys):
+    """The published demo password must not open the admin of a server (DEBUG off)."""
+    from django.contrib.auth import authenticate
+
+    from consents.demo import DEMO_PASSWORD, DEMO_USERNAME
+
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert authenticate(username=DEMO_USERNAME, password=DEMO_PASSWORD) is None
+    password = out.split("password '")[1].split("'")[0]
+    assert authenticate(username=DEMO_USERNAME, password=password) is not None
+    call_command("seed_demo")  # a second run keeps the password it gave
+    assert "password unchanged" in capsys.readouterr().out
+    assert authenticate(username=DEMO_USERNAME, password=password) is not None
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_uses_the_published_password_locally(capsys):
+    from django.contrib.auth import authenticate
+
+    from consents.demo import DEMO_PASSWORD, DEMO_USERNAME
+
+    call_command("seed_demo")
+    assert DEMO_PASSWORD in capsys.readouterr().out
+    assert authenticate(username=DEMO_USERNAME, password=DEMO_PASSWORD) is not None
 
 
 def test_create_api_key_prints_the_raw_key_last_and_stores_only_its_hash(capsys, organization):
