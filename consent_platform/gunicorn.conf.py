@@ -49,5 +49,9 @@ preload_app = env_bool("GUNICORN_PRELOAD", True)
 max_requests = env_int("GUNICORN_MAX_REQUESTS", 200_000)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# The least personal data: no client address, referrer or user agent, and the path without its
+# query string (an API read names its subject there: ?email=...). The request id links a line
+# to the application's logs.
+access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms {x-request-id}o'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

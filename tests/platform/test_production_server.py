@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -143,3 +144,50 @@ def test_an_invalid_server_setting_is_refused_not_ignored(name, value):
     result = server_config(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_the_access_log_carries_no_query_string_and_no_client_address(tmp_path):
+    """An API read names its subject in the query (?email=): the access log keeps the path."""
+    port = free_port()
+    access_log = tmp_path / "access.log"
+    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in inherited},
+        "DJANGO_SETTINGS_MODULE": "consent_platform.settings",
+        "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
+        "ALLOWED_HOSTS": "consent.example.com",
+        "PUBLIC_BASE_URL": "https://consent.example.com",
+        "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_ACCESS_LOG": str(access_log),
+    }
+    server = subprocess.Popen(
+        [str(GUNICORN), "consent_platform.wsgi", "--config", "consent_platform/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("gunicorn did not start")
+                time.sleep(0.1)
+        try:
+            get(f"http://127.0.0.1:{port}/api/v1/consents/state?email=alice%40example.com")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    log = access_log.read_text()
+    assert "/api/v1/consents/state" in log and " 401 " in log
+    assert "alice" not in log and "email=" not in log
+    assert "127.0.0.1" not in log  # the client address (a visitor's, behind no proxy)
