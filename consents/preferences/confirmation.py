@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
+from django.core.mail import send_mail
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from consents.identifiers import hash_identifier
 from consents.models import ConsentState, DataSubject, EmailConfirmation, Organization
@@ -25,8 +27,21 @@ logger = logging.getLogger("kaizen.preferences")
 
 
 def send_confirmation_email(*, organization: Organization, email: str, url: str) -> None:
-    """Hand the confirmation link to the mail system. Deployments replace this; we log it."""
-    logger.info("email confirmation link for %s: %s", organization.slug, url)
+    """Mail the confirmation link to the address, in the language of the page that asked.
+
+    The link confirms a subscription: it is neither logged nor kept (only its hash is). A
+    mail server that refuses is logged; the person can ask again from the page."""
+    message = _(
+        "%(organization)s was asked to send marketing email to this address. To confirm that "
+        "you want it, open this link within 7 days and press Confirm:\n\n%(url)s\n\nIf you did "
+        "not ask for this, ignore this message: nothing changes."
+    ) % {"organization": organization.name, "url": url}
+    try:
+        send_mail(_("Confirm your subscription"), message, None, [email])
+    except Exception:  # SMTP, DNS, TLS: the page must not fail because the mail did
+        logger.exception("email confirmation for %s could not be sent", organization.slug)
+        return
+    logger.info("email confirmation sent for %s", organization.slug)
 
 
 def token_hash(token: str) -> str:

@@ -75,6 +75,7 @@ def test_refuses_to_start_without_public_base_url_when_debug_is_off():
         ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be at least 0, got -1"),
         ("VISITOR_MAX_BODY_BYTES", "0", "VISITOR_MAX_BODY_BYTES must be at least 1, got 0"),
         ("RATE_LIMIT_PUBLIC_PER_IP", "ten", "RATE_LIMIT_PUBLIC_PER_IP must be an integer"),
+        ("EMAIL_PORT", "0", "EMAIL_PORT must be at least 1, got 0"),
     ],
 )
 def test_refuses_to_start_with_an_integer_setting_out_of_range(name, value, message):
@@ -118,3 +119,11 @@ def test_security_headers_and_cookies_in_production(tmp_path):
     assert csrf["secure"] is True and csrf["httponly"] is True
     assert out["plain_http"] == 301  # redirected to HTTPS
     assert out["plain_health"] == 200  # load-balancer probes stay on plain HTTP
+
+
+def test_refuses_to_start_with_both_tls_and_ssl_for_mail():
+    result = run_with(
+        {**PRODUCTION_ENV, "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "manage.py", "check"
+    )
+    assert result.returncode != 0
+    assert "Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both." in result.stderr
