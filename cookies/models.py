@@ -154,6 +154,18 @@ class Site(models.Model):
         gpc = self.gpc_purposes
         if not isinstance(gpc, list) or not all(isinstance(k, str) for k in gpc):
             errors["gpc_purposes"] = "A list of purpose keys."
+        elif self.organization_id is not None:
+            # An unknown key (a typo) would make the signal opt out of nothing, silently.
+            known = set(
+                Purpose.objects.filter(organization_id=self.organization_id).values_list(
+                    "key", flat=True
+                )
+            )
+            unknown = sorted(set(gpc) - known)
+            if unknown:
+                errors["gpc_purposes"] = (
+                    f"No purpose with the key {', '.join(unknown)} in this organization."
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -80,3 +80,10 @@ def test_the_consent_cookie_lives_at_least_a_day(organization):
     site = SiteFactory.build(organization=organization, cookie_lifetime_days=0)
 
     assert "cookie_lifetime_days" in errors_of(site)
+
+
+def test_gpc_purposes_must_be_purposes_of_the_organization(organization):
+    """A mistyped key would leave the Global Privacy Control signal honoring nothing."""
+    site = SiteFactory.build(organization=organization, gpc_purposes=["sale-share"])
+
+    assert "sale-share" in errors_of(site)["gpc_purposes"][0]
