@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -502,7 +502,15 @@ class WebhookEndpoint(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="webhooks"
     )
-    url = models.URLField(max_length=500)
+    # The worker posts over HTTP only: an ftp:// receiver would fail every attempt.
+    url = models.URLField(
+        max_length=500,
+        validators=[
+            URLValidator(
+                schemes=["http", "https"], message="Enter an http or https URL.", code="scheme"
+            )
+        ],
+    )
     secret = models.CharField(max_length=64, default=new_secret, editable=False)
     purposes = models.ManyToManyField(
         Purpose, blank=True, help_text="Empty: every purpose.", related_name="webhooks"

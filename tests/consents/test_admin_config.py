@@ -48,3 +48,25 @@ def test_a_notices_language_must_be_a_language_code(client, organization, langua
     assert not Notice.objects.filter(version="2026-02").exists()
     added = client.post("/admin/consents/notice/add/", {**notice, "language": "de"})
     assert added.status_code == 302
+
+
+def test_a_webhook_receiver_must_be_an_http_url(client, organization):
+    """The worker only posts over HTTP(S): any other URL would fail every delivery."""
+    from consents.models import WebhookEndpoint
+
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    endpoint = {"organization": organization.pk, "is_active": "on"}
+
+    response = client.post(
+        "/admin/consents/webhookendpoint/add/", {**endpoint, "url": "ftp://hooks.example/in"}
+    )
+
+    assert response.status_code == 200
+    assert "Enter an http or https URL." in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+    added = client.post(
+        "/admin/consents/webhookendpoint/add/", {**endpoint, "url": "https://hooks.example/in"}
+    )
+    assert added.status_code == 302
