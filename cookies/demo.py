@@ -1,5 +1,9 @@
 """The demo site (site key `demo`) and its cookie inventory."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
 from consents.models import Organization
 from cookies.models import CookieDefinition, Site, Vendor
 
@@ -15,6 +19,12 @@ def seed_demo_site(organization: Organization) -> Site:
             "jurisdiction_header": "CF-IPCountry",
         },
     )
+    # The demo page calls the API from wherever the server runs (`make run PORT=8080`).
+    served_at = urlsplit(settings.PUBLIC_BASE_URL)
+    origin = f"{served_at.scheme}://{served_at.netloc}".lower()
+    if origin not in site.origin_list():
+        site.allowed_origins = f"{site.allowed_origins.rstrip()}\n{origin}".strip()
+        site.save(update_fields=["allowed_origins", "updated_at"])
     site.purposes.set(
         organization.purposes.filter(
             key__in=[

@@ -93,3 +93,22 @@ def test_create_api_key_refuses_bad_arguments(organization, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_api_key", *args)
     assert not ApiKey.objects.exists()
+
+
+def test_the_demo_page_can_record_choices_where_the_server_runs(client, settings):
+    """`make run PORT=8080`: the banner on the demo page posts from that origin."""
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8080"
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    origins = Site.objects.get(key="demo").origin_list()
+    assert origins.count("http://127.0.0.1:8080") == 1
+    assert "http://127.0.0.1:8000" in origins
+    response = client.post(
+        "/api/v1/sites/demo/consents",
+        '{"visitor_id": "Qm9vb2tzIGFyZSBncmVhdA", "choices": {"analytics": true}, '
+        '"event_id": "k2JZ0c1mQ3uS8a0W1xYb4g"}',
+        content_type="text/plain",
+        HTTP_ORIGIN="http://127.0.0.1:8080",
+    )
+    assert response.status_code == 201
