@@ -323,10 +323,53 @@ class MemberByUsernameForm(SameOrganizationForm):
         return cleaned
 
 
+LAST_ADMIN = (
+    "An organization keeps at least one administrator: make another member administrator first."
+)
+
+
+def organizations_left_without_admin(leaving) -> list[str]:
+    """The organizations that would have no administrator once `leaving` (memberships being
+    deleted or demoted) no longer count as theirs."""
+    leaving = [m for m in leaving if m.role == Membership.Role.ADMIN]
+    left = []
+    for organization_id in {m.organization_id for m in leaving}:
+        remaining = Membership.objects.filter(
+            organization_id=organization_id, role=Membership.Role.ADMIN
+        ).exclude(pk__in=[m.pk for m in leaving])
+        if not remaining.exists():
+            left.append(Organization.objects.get(pk=organization_id).slug)
+    return sorted(left)
+
+
+class MembershipForm(SameOrganizationForm):
+    def clean(self):
+        cleaned = super().clean()
+        stored = self.instance.pk and Membership.objects.filter(pk=self.instance.pk).first()
+        stepping_down = stored and cleaned.get("role") != Membership.Role.ADMIN
+        if stepping_down and organizations_left_without_admin([stored]):
+            self.add_error("role", LAST_ADMIN)
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
+    """Members and their roles. No organization is left without an administrator: only a
+    platform superuser could then manage it again."""
+
     list_display = ("user", "organization", "role")
     list_filter = ("role",)
+    form = MembershipForm
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and organizations_left_without_admin([obj]):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if organizations_left_without_admin(queryset):
+            raise PermissionDenied(LAST_ADMIN)
+        super().delete_queryset(request, queryset)
 
     def _picks_by_username(self, request, obj) -> bool:
         return obj is None and not request.user.is_superuser

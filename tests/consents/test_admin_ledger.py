@@ -172,3 +172,41 @@ def test_an_erased_persons_suppressions_cannot_be_deleted_in_the_admin(client, o
     )
     assert client.get(reverse("admin:consents_suppression_add")).status_code == 403
     assert Suppression.objects.filter(pk=suppression.pk).exists()
+
+
+def test_an_organization_keeps_at_least_one_administrator(client, organization):
+    admin_membership = MembershipFactory(organization=organization, role=Membership.Role.ADMIN)
+    auditor = MembershipFactory(organization=organization, role=Membership.Role.AUDITOR)
+    client.force_login(admin_membership.user)
+    change = reverse("admin:consents_membership_change", args=[admin_membership.pk])
+    demoted = client.post(
+        change, {"organization": organization.pk, "role": Membership.Role.AUDITOR}
+    )
+    assert demoted.status_code == 200 and "at least one administrator" in demoted.content.decode()
+    delete = reverse("admin:consents_membership_delete", args=[admin_membership.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    admin_membership.refresh_from_db()
+    assert admin_membership.role == Membership.Role.ADMIN
+    # Another member made administrator first: then the first may step down, and an auditor
+    # can always be removed.
+    client.post(
+        reverse("admin:consents_membership_change", args=[auditor.pk]),
+        {"organization": organization.pk, "role": Membership.Role.ADMIN},
+    )
+    assert (
+        client.post(change, {"organization": organization.pk, "role": "auditor"}).status_code == 302
+    )
+    admin_membership.refresh_from_db()
+    assert admin_membership.role == Membership.Role.AUDITOR
+
+
+def test_a_bulk_delete_cannot_remove_every_administrator(client, organization):
+    first = MembershipFactory(organization=organization, role=Membership.Role.ADMIN)
+    second = MembershipFactory(organization=organization, role=Membership.Role.ADMIN)
+    client.force_login(first.user)
+    response = client.post(
+        reverse("admin:consents_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+    )
+    assert response.status_code == 403
+    assert Membership.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
