@@ -188,14 +188,13 @@ class IdentifierListField(serializers.Field):
         return value
 
 
-class CheckInput(serializers.Serializer):
-    purpose = serializers.CharField(max_length=64)
+class IdentifierListInput(serializers.Serializer):
+    """A list of identifiers of one type, each normalized once (`normalized` in the result)."""
+
     identifier_type = serializers.ChoiceField(choices=IDENTIFIER_KINDS)
     identifiers = IdentifierListField()
-    jurisdiction = JurisdictionField()
 
     def validate(self, attrs):
-        """Normalize every identifier once; the check reuses `normalized`."""
         kind = attrs["identifier_type"]
         errors, normalized = {}, []
         for index, value in enumerate(attrs["identifiers"]):
@@ -209,6 +208,28 @@ class CheckInput(serializers.Serializer):
             raise serializers.ValidationError({"identifiers": errors})
         attrs["normalized"] = normalized
         return attrs
+
+
+class CheckInput(IdentifierListInput):
+    purpose = serializers.CharField(max_length=64)
+    # Declared again to keep the fields (and the schema, and error bodies) in this order.
+    identifier_type = serializers.ChoiceField(choices=IDENTIFIER_KINDS)
+    identifiers = IdentifierListField()
+    jurisdiction = JurisdictionField()
+
+
+class ActivityInput(IdentifierListInput):
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="When they showed interest (default: now; never later)."
+    )
+
+
+class ActivityOutput(serializers.Serializer):
+    received = serializers.IntegerField(help_text="Identifiers in the request.")
+    known = serializers.IntegerField(help_text="Distinct identifiers we hold a subject for.")
+    subjects_updated = serializers.IntegerField(
+        help_text="Subjects whose last sign of interest moved forward."
+    )
 
 
 class CheckResultOutput(serializers.Serializer):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("consents", views.ConsentRecordView.as_view(), name="api-consents"),
     path("consents/state", views.ConsentStateView.as_view(), name="api-consent-state"),
     path("checks", views.CheckView.as_view(), name="api-checks"),
+    path("activity", views.ActivityView.as_view(), name="api-activity"),
     path("events", views.EventListView.as_view(), name="api-events"),
     path("events/export", views.EventExportView.as_view(), name="api-events-export"),
     path("subjects/proof", views.ProofOfConsentView.as_view(), name="api-proof-of-consent"),

@@ -14,7 +14,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from consent_platform.ratelimit import client_ip
-from consents import exports, gpp, selectors, services
+from consents import activity, exports, gpp, selectors, services
 from consents.api import serializers as io
 from consents.api.authentication import key_principal
 from consents.identifiers import IDENTIFIER_KINDS
@@ -286,6 +286,34 @@ class LedgerFilters(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+
+class ActivityView(APIView):
+    """Signs of interest (an email opened, a click, an account used), for retention: a
+    person's marketing grants lapse only after `marketing_retention_days` without one."""
+
+    required_scopes = ("consents:write",)
+
+    @extend_schema(
+        request=io.ActivityInput, responses=io.ActivityOutput, summary="Record signs of interest"
+    )
+    def post(self, request):
+        payload = io.ActivityInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        result = activity.record_activity(
+            organization=request.principal.organization,
+            identifier_type=data["identifier_type"],
+            normalized=data["normalized"],
+            occurred_at=data.get("occurred_at"),
+        )
+        return Response(
+            {
+                "received": len(data["normalized"]),
+                "known": result.known,
+                "subjects_updated": result.subjects_updated,
+            }
+        )
 
 
 class EventFilters(LedgerFilters):
