@@ -49,6 +49,14 @@ def hit(limit_name: str, subject: str) -> bool:
     return count <= allowed
 
 
+def over_limit(limit_name: str, subject: str) -> bool:
+    """Whether the limit is already exceeded, without counting a request."""
+    allowed, window = settings.KAIZEN_RATE_LIMITS[limit_name]
+    bucket = int(time.time() // window)
+    count = cache.get(f"rl:{limit_name}:{limited_subject(subject)}:{bucket}", 0)
+    return count >= allowed
+
+
 def retry_after(limit_name: str) -> int:
     window = settings.KAIZEN_RATE_LIMITS[limit_name][1]
     return max(1, int(window - time.time() % window))

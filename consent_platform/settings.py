@@ -91,7 +91,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "consent_platform.apps.KaizenAdminConfig",  # django.contrib.admin, sign-ins limited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -170,3 +170,35 @@ def test_failed_authentication_logs_the_network_not_the_full_address(api, caplog
     assert "authentication failed" in caplog.text
     assert "198.51.100.77" not in caplog.text and "198.51.100.0" in caplog.text
     assert "2001:db8:1:2:3:4:5:6" not in caplog.text and "2001:db8:1::" in caplog.text
+
+
+@override_settings(
+    KAIZEN_RATE_LIMITS={
+        "visitor_ip": (120, 60),
+        "visitor_site": (20_000, 60),
+        "public_ip": (60, 60),
+        "auth_failure_ip": (3, 300),
+    }
+)
+def test_admin_sign_in_guesses_are_limited_per_address(db):
+    from django.core.cache import cache
+
+    from tests.factories import UserFactory
+
+    cache.clear()  # the failure counts of earlier tests from this address
+
+    user = UserFactory(username="ada", is_staff=True)
+    user.set_password("right-password-4711")
+    user.save()
+    client = Client()
+    guesses = [
+        client.post("/admin/login/", {"username": "ada", "password": f"guess-{n}"}).status_code
+        for n in range(4)
+    ]
+    assert guesses == [200, 200, 200, 429]
+    # Refused before the password is looked at: even the right one gets no answer here...
+    right = {"username": "ada", "password": "right-password-4711"}
+    refused = client.post("/admin/login/", right)
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 300
+    # ...while a person on another network signs in as usual.
+    assert client.post("/admin/login/", right, REMOTE_ADDR="198.51.100.20").status_code == 302
