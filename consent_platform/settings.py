@@ -90,6 +90,10 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 
+# Admin messages live in the server-side session, not in a cookie: one of them carries a new
+# API key's secret, shown once, which must not sit in the browser's cookie jar.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 INSTALLED_APPS = [
     "consent_platform.apps.KaizenAdminConfig",  # django.contrib.admin, sign-ins limited
     "django.contrib.auth",

@@ -210,3 +210,20 @@ def test_a_bulk_delete_cannot_remove_every_administrator(client, organization):
     )
     assert response.status_code == 403
     assert Membership.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+
+
+def test_a_new_api_keys_secret_is_shown_once_and_never_stored_in_a_cookie(client, organization):
+    from consents.api.authentication import KEY_PREFIX
+
+    client.force_login(
+        MembershipFactory(organization=organization, role=Membership.Role.ADMIN).user
+    )
+    created = client.post(
+        reverse("admin:consents_apikey_add"),
+        {"organization": organization.pk, "name": "crm", "scope_choices": ["consents:check"]},
+    )
+    assert created.status_code == 302
+    assert "messages" not in created.cookies  # the message with the secret stays server-side
+    shown = [str(m) for m in client.get(created["Location"]).context["messages"]]
+    assert any(f"{KEY_PREFIX}_" in m for m in shown)
+    assert all(f"{KEY_PREFIX}_" not in str(m) for m in client.get("/admin/").context["messages"])
