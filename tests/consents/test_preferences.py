@@ -109,6 +109,19 @@ def test_visitor_page_speaks_the_banner_language_with_the_site_words(browser, or
     assert '<html lang="ar" dir="rtl">' in rtl
 
 
+@pytest.mark.parametrize("field", ["purpose_names", "purpose_descriptions"])
+@pytest.mark.parametrize("value", [["Statistik"], "Statistik", {"analytics": 5}])
+def test_wrongly_shaped_banner_words_never_break_the_visitor_page(
+    browser, organization, site, field, value
+):
+    """As the banner's config: words saved without validation that are no key → text object
+    are ignored, and the page shows the purpose's own name and description."""
+    BannerTextFactory(site=site, language="de", **{field: value})
+    page = browser.get("/preferences/shop/", {"lang": "de"})
+    assert page.status_code == 200
+    assert ">Analytics</label>" in page.content.decode()
+
+
 def test_visitor_changes_choices_without_javascript(browser, organization, site):
     record_consent(
         organization=organization,

@@ -51,8 +51,8 @@ def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
     override = site.texts.filter(language=language).first()
     if override is not None:
         words.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
-        names = override.purpose_names or {}
-        descriptions = override.purpose_descriptions or {}
+        names = override.purpose_name_map()
+        descriptions = override.purpose_description_map()
     rtl = is_right_to_left(language) or bool(override and override.right_to_left)
     return words, names, descriptions, rtl
 
