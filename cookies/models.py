@@ -155,13 +155,14 @@ class Site(models.Model):
         if not isinstance(gpc, list) or not all(isinstance(k, str) for k in gpc):
             errors["gpc_purposes"] = "A list of purpose keys."
         elif self.organization_id is not None:
-            # An unknown key (a typo) would make the signal opt out of nothing, silently.
+            # An unknown key (a typo) would make the signal opt out of nothing, silently. The
+            # shipped defaults are no typo: an organization without them has nothing to opt out.
             known = set(
                 Purpose.objects.filter(organization_id=self.organization_id).values_list(
                     "key", flat=True
                 )
             )
-            unknown = sorted(set(gpc) - known)
+            unknown = sorted(set(gpc) - known - set(default_gpc_purposes()))
             if unknown:
                 errors["gpc_purposes"] = (
                     f"No purpose with the key {', '.join(unknown)} in this organization."

@@ -87,3 +87,15 @@ def test_gpc_purposes_must_be_purposes_of_the_organization(organization):
     site = SiteFactory.build(organization=organization, gpc_purposes=["sale-share"])
 
     assert "sale-share" in errors_of(site)["gpc_purposes"][0]
+
+
+def test_the_default_gpc_purposes_do_not_stop_an_organization_without_them(db):
+    """An organization with no US opt-outs (cookie categories only) can still save a site with
+    the shipped GPC purposes: they are no typo, there is simply nothing for them to opt out of."""
+    from tests.factories import OrganizationFactory, PurposeFactory
+
+    organization = OrganizationFactory(slug="eu-only")
+    PurposeFactory(organization=organization, key="analytics", kind="cookie_category")
+    SiteFactory.build(organization=organization, key="eu-shop").full_clean()
+    typo = SiteFactory.build(organization=organization, key="eu-shop", gpc_purposes=["sale-share"])
+    assert "sale-share" in errors_of(typo)["gpc_purposes"][0]
