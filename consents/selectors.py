@@ -1,6 +1,6 @@
 """Reads: current state, check-before-send and ledger queries. All checks read ConsentState."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -144,11 +144,22 @@ def suppressed_purpose_keys(organization: Organization, kind: str, value: str) -
 
     An erasure deletes the person's state but keeps these: without them the state would fall
     back to the default (often "allowed" in the US) while the check answers "suppressed"."""
-    value_hash = identifier_hash(organization.identifier_secret, kind, value)
+    return identifiers_suppressed_purpose_keys(organization, {kind: value})
+
+
+def identifiers_suppressed_purpose_keys(
+    organization: Organization, identifiers: Mapping[str, str]
+) -> frozenset[str]:
+    """`suppressed_purpose_keys` of every identifier given (a write names a person by several,
+    and the state it answers with is the one the state API gives for each), in one query."""
+    secret = organization.identifier_secret
+    named = Q()
+    for kind, value in identifiers.items():
+        named |= Q(kind=kind, value_hash=identifier_hash(secret, kind, value))
     return frozenset(
-        Suppression.objects.filter(
-            organization=organization, kind=kind, value_hash=value_hash
-        ).values_list("purpose_key", flat=True)
+        Suppression.objects.filter(named, organization=organization).values_list(
+            "purpose_key", flat=True
+        )
     )
 
 

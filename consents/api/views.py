@@ -91,7 +91,13 @@ class ConsentRecordView(APIView):
             idempotency_key=idempotency_key,
         )
         state = selectors.consent_state_for_subject(
-            principal.organization, result.subject, data.get("jurisdiction", "")
+            principal.organization,
+            result.subject,
+            data.get("jurisdiction", ""),
+            # As GET /consents/state answers: an erasure's suppressions win over the state.
+            suppressed=selectors.identifiers_suppressed_purpose_keys(
+                principal.organization, data["subject"]
+            ),
         )
         body = {
             "subject": str(result.subject.uid),

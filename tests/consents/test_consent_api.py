@@ -134,6 +134,29 @@ def test_state_answers_suppressed_as_the_check_does(api, organization):
     assert state["us_privacy"] == "1YYN"  # opted out of sale, as recorded before the erasure
 
 
+def test_the_state_a_write_answers_with_is_the_state_api_s(api, organization):
+    """After an erasure, a re-import's answer must not call allowed what GET state and the
+    check call suppressed."""
+    from consents.retention import erase_subject
+
+    organization.default_jurisdiction = "US-CA"
+    organization.save()
+    api.as_key(organization, "consents:write", "consents:read")
+    subject = {"email": "gone@example.com"}
+    record(api, {"subject": subject, "choices": {"sale_share": False}})
+    erase_subject(organization, kind="email", value="gone@example.com", performed_by="t")
+    body = {"subject": subject, "choices": {"marketing_email": True}, "source": "import"}
+    written = record(api, body).json()["state"]
+    read = api.get("/api/v1/consents/state", subject).json()["purposes"]
+    assert written == read
+    by_key = {p["purpose"]: p for p in written}
+    assert (by_key["marketing_email"]["allowed"], by_key["marketing_email"]["basis"]) == (
+        False,
+        "suppressed",
+    )
+    assert by_key["sale_share"]["basis"] == "suppressed"
+
+
 @pytest.mark.parametrize(
     "body, field",
     [
