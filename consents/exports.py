@@ -128,7 +128,7 @@ def manifest_signature_valid(manifest: dict, public_key_hex: str | None = None) 
 SETTLE_LOCK_TIMEOUT = "10s"
 
 
-def settled_max_id(events) -> int:
+def settled_max_id(events, lock_timeout: str = SETTLE_LOCK_TIMEOUT) -> int:
     """The highest id of `events`, read when no lower id can still appear.
 
     An event takes its id when its INSERT runs, not when its transaction commits: a writer
@@ -140,7 +140,7 @@ def settled_max_id(events) -> int:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return events.aggregate(top=Max("id"))["top"] or 0
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{SETTLE_LOCK_TIMEOUT}'")
+        cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
         cursor.execute(f"LOCK TABLE {ConsentEvent._meta.db_table} IN SHARE MODE")
         return events.aggregate(top=Max("id"))["top"] or 0
 

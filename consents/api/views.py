@@ -3,6 +3,7 @@
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -294,6 +295,11 @@ class LedgerFilters(serializers.Serializer):
         return attrs
 
 
+EVENT_PAGE_LOCK_TIMEOUT = "200ms"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_not_available
+LEDGER_BUSY = "The ledger is busy with writes in progress; retry in a second."
+
+
 class ActivityView(APIView):
     """Signs of interest (an email opened, a click, an account used), for retention: a
     person's marketing grants lapse only after `marketing_retention_days` without one."""
@@ -343,8 +349,20 @@ class EventListView(APIView):
         if "after" in data:
             events = events.filter(id__gt=data["after"])
         # Only events no lower id can still join: a client that polls with `after` would
-        # otherwise step past an event whose transaction commits after a later one's.
-        events = events.filter(id__lte=exports.settled_max_id(events))
+        # otherwise step past an event whose transaction commits after a later one's. The
+        # lock that settles the bound holds new writes back while it waits, so a page waits
+        # briefly and a busy ledger answers 503 (retry) rather than stall the banner's writes.
+        try:
+            settled = exports.settled_max_id(events, lock_timeout=EVENT_PAGE_LOCK_TIMEOUT)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            return Response(
+                {"detail": LEDGER_BUSY, "code": "ledger_busy"},
+                status=503,
+                headers={"Retry-After": "1"},
+            )
+        events = events.filter(id__lte=settled)
         limit = data["limit"]
         rows = [record_from_values(r) for r in events.values(*EVENT_VALUE_FIELDS)[: limit + 1]]
         next_url = None
