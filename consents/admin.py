@@ -353,9 +353,13 @@ class MembershipForm(SameOrganizationForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrganizationScopedAdmin):
+class MembershipAdmin(FixedOnceCreated, OrganizationScopedAdmin):
     """Members and their roles. No organization is left without an administrator: only a
-    platform superuser could then manage it again."""
+    platform superuser could then manage it again. A membership stays in its organization
+    (moving it could take an organization's last administrator away, or collide with the
+    user's membership there): add one in the other organization instead."""
+
+    fixed_after_creation = ("organization",)
 
     list_display = ("user", "organization", "role")
     list_filter = ("role",)

@@ -227,3 +227,18 @@ def test_a_new_api_keys_secret_is_shown_once_and_never_stored_in_a_cookie(client
     shown = [str(m) for m in client.get(created["Location"]).context["messages"]]
     assert any(f"{KEY_PREFIX}_" in m for m in shown)
     assert all(f"{KEY_PREFIX}_" not in str(m) for m in client.get("/admin/").context["messages"])
+
+
+def test_a_membership_cannot_be_moved_to_another_organization(
+    admin_client, organization, other_organization
+):
+    # Even a platform superuser: moving one could take the last administrator away, or collide
+    # with the user's own membership there (a 500).
+    member = MembershipFactory(organization=organization, role=Membership.Role.ADMIN)
+    MembershipFactory(organization=other_organization, user=member.user)
+    change = reverse("admin:consents_membership_change", args=[member.pk])
+    page = admin_client.get(change)
+    assert "organization" in page.context["adminform"].readonly_fields
+    admin_client.post(change, {"organization": other_organization.pk, "role": "admin"})
+    member.refresh_from_db()
+    assert member.organization == organization
