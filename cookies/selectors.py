@@ -114,8 +114,12 @@ def banner_language(site: Site, requested: str, site_languages=None) -> str:
     return FALLBACK_LANGUAGE
 
 
-def _banner_text(site: Site, language: str) -> BannerText | None:
-    return site.texts.filter(language=language).first()
+def _banner_texts(site: Site, language: str) -> list[BannerText]:
+    """The site's words for `language`, the more general first: those of its primary subtag
+    (pt for pt-BR), then its own, so a regional text need only hold what differs."""
+    primary = primary_subtag(language)
+    texts = {t.language: t for t in site.texts.filter(language__in={primary, language})}
+    return [texts[lang] for lang in dict.fromkeys((primary, language)) if lang in texts]
 
 
 def current_notice(site: Site, language: str) -> Notice | None:
@@ -134,14 +138,15 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
     """Everything the banner needs, for one language and jurisdiction. Nothing visitor-specific,
     so the answer is cacheable; `config_version` is a hash of the rest."""
     group = jurisdiction_group(jurisdiction)
-    override = _banner_text(site, language)
+    overrides = _banner_texts(site, language)
     texts = default_texts(language)
     names: dict = {}
     descriptions: dict = {}
-    if override is not None:
+    for override in overrides:
         texts.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
-        names, descriptions = override.purpose_name_map(), override.purpose_description_map()
-    rtl = is_right_to_left(language) or bool(override and override.right_to_left)
+        names.update({k: v for k, v in override.purpose_name_map().items() if v})
+        descriptions.update({k: v for k, v in override.purpose_description_map().items() if v})
+    rtl = is_right_to_left(language) or any(o.right_to_left for o in overrides)
 
     purposes = list(site.purposes.order_by("position", "key"))
     cookies_by_purpose: dict[int, list] = {}

@@ -268,3 +268,24 @@ def test_an_origin_registered_with_its_default_port_is_allowed(browser_client, s
     )
     recorded = browser_client.post_consent("shop", consent_body(), origin="https://shop.example")
     assert recorded.status_code == 201
+
+
+def test_a_regional_text_falls_back_to_the_sites_own_words_for_its_language(browser_client, site):
+    """pt-BR words the site left empty come from its pt words, then the shipped ones."""
+    BannerTextFactory(
+        site=site,
+        language="pt",
+        title="Suas escolhas de privacidade",
+        accept_all="Aceitar tudo",
+        purpose_names={"analytics": "Estatísticas"},
+    )
+    BannerTextFactory(site=site, language="pt-BR", title="Privacidade na Shop")
+
+    config = browser_client.get_config("shop", lang="pt-BR").json()
+
+    assert config["language"] == "pt-BR"
+    assert config["texts"]["title"] == "Privacidade na Shop"
+    assert config["texts"]["accept_all"] == "Aceitar tudo"
+    assert config["texts"]["close"] == DEFAULT_TEXTS["en"]["close"]
+    names = {p["key"]: p["name"] for p in config["purposes"]}
+    assert names["analytics"] == "Estatísticas"
