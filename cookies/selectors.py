@@ -123,15 +123,16 @@ def _banner_texts(site: Site, language: str) -> list[BannerText]:
 
 
 def current_notice(site: Site, language: str) -> Notice | None:
-    """The latest published notice, in the banner's language when there is one."""
+    """The latest published notice in the banner's language (exact tag, then its primary
+    subtag, any case), else in English, the banner's own fallback, else in any language."""
     published = Notice.objects.filter(
         organization=site.organization, published_at__lte=timezone.now()
     ).order_by("-published_at", "-id")
-    return (
-        published.filter(language=language).first()
-        or published.filter(language=primary_subtag(language)).first()
-        or published.first()
-    )
+    for candidate in dict.fromkeys((language, primary_subtag(language), FALLBACK_LANGUAGE)):
+        notice = published.filter(language__iexact=candidate).first()
+        if notice is not None:
+            return notice
+    return published.first()
 
 
 def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:

@@ -1,5 +1,7 @@
 import pytest
+from django.utils import timezone
 
+from consents.models import Notice
 from cookies.texts import DEFAULT_TEXTS
 from tests.cookies.conftest import SHOP_ORIGIN
 from tests.cookies.test_banner_consent_api import consent_body
@@ -289,3 +291,27 @@ def test_a_regional_text_falls_back_to_the_sites_own_words_for_its_language(brow
     assert config["texts"]["close"] == DEFAULT_TEXTS["en"]["close"]
     names = {p["key"]: p["name"] for p in config["purposes"]}
     assert names["analytics"] == "Estatísticas"
+
+
+def test_a_language_without_a_notice_gets_the_english_one_not_the_newest_of_any(
+    browser_client, site, organization
+):
+    """A French banner with no French notice shows the English one, not a newer German one;
+    a notice matches its language whatever the case of the site's tag (pt-br, pt-BR)."""
+    day = timezone.timedelta(days=1)
+    Notice.objects.filter(pk=organization.notice.pk).update(published_at=timezone.now() - 3 * day)
+    NoticeFactory(
+        organization=organization,
+        version="2026-01-pt",
+        language="pt-BR",
+        published_at=timezone.now() - 2 * day,
+    )
+    NoticeFactory(organization=organization, version="2026-01-de", language="de")
+    BannerTextFactory(site=site, language="pt-br", title="Privacidade")
+
+    def notice_version(language):
+        return browser_client.get_config("shop", lang=language).json()["notice"]["version"]
+
+    assert notice_version("fr") == "2026-01"
+    assert notice_version("de") == "2026-01-de"
+    assert notice_version("pt-BR") == "2026-01-pt"
