@@ -1,5 +1,6 @@
 """Sites that embed the banner, their texts and appearance, and the cookie/vendor inventory."""
 
+import ipaddress
 import re
 
 from django.core.exceptions import ValidationError
@@ -16,6 +17,9 @@ COLOR_VALIDATOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 ORIGIN_PATTERN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
 DEFAULT_PORTS = (("https://", ":443"), ("http://", ":80"))
+HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# A cookie's Domain attribute: a host name, a leading dot allowed (browsers ignore it).
+COOKIE_DOMAIN_PATTERN = re.compile(rf"^\.?(?:{HOST_LABEL}\.)*{HOST_LABEL}$", re.IGNORECASE)
 
 # Google Consent Mode v2 signals the banner can drive, and the purposes they follow by default.
 CONSENT_MODE_SIGNALS = (
@@ -134,6 +138,9 @@ class Site(models.Model):
         bad = [o for o in self.origin_list() if not ORIGIN_PATTERN.match(o)]
         if bad:
             errors["allowed_origins"] = f"Not an origin (scheme://host[:port]): {', '.join(bad)}"
+        domain_error = self.cookie_domain_error()
+        if domain_error:
+            errors["cookie_domain"] = domain_error
         colours = (self.background_color, self.text_color, self.accent_color)
         if all(COLOUR_PATTERN.match(c or "") for c in colours):  # else the field says why
             if contrast_ratio(self.background_color, self.text_color) < 4.5:
@@ -169,6 +176,30 @@ class Site(models.Model):
                 )
         if errors:
             raise ValidationError(errors)
+
+    def cookie_domain_error(self) -> str | None:
+        """Why browsers would refuse the cookie domain on the site's hosts (and silently keep
+        the choice on each host alone), or None."""
+        domain = self.cookie_domain
+        if not domain:
+            return None
+        if not COOKIE_DOMAIN_PATTERN.match(domain):
+            return "A domain name such as example.com, without scheme, port or path."
+        bare = domain.lstrip(".").lower()
+        try:
+            ipaddress.ip_address(bare)
+        except ValueError:
+            pass
+        else:
+            return "An IP address has no subdomains to share the choice with: leave it empty."
+        hosts = [
+            o.split("://", 1)[1].split(":", 1)[0]
+            for o in self.origin_list()
+            if ORIGIN_PATTERN.match(o)
+        ]
+        if hosts and not any(h == bare or h.endswith(f".{bare}") for h in hosts):
+            return f"Covers none of the allowed origins' hosts ({', '.join(hosts)})."
+        return None
 
     def gpc_purpose_keys(self) -> list[str]:
         """The GPC purposes, ignoring a value saved without validation that is not a key list."""

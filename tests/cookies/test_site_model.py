@@ -99,3 +99,34 @@ def test_the_default_gpc_purposes_do_not_stop_an_organization_without_them(db):
     SiteFactory.build(organization=organization, key="eu-shop").full_clean()
     typo = SiteFactory.build(organization=organization, key="eu-shop", gpc_purposes=["sale-share"])
     assert "sale-share" in errors_of(typo)["gpc_purposes"][0]
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "https://example.com",  # a URL, not a domain
+        "example.com/",
+        "www.example.com:443",
+        "192.0.2.10",  # an address has no subdomains to share with
+        "example..com",
+        "example.com.",
+        "other.example",  # covers none of the site's hosts: refused by every browser there
+    ],
+)
+def test_a_cookie_domain_the_browser_would_refuse_is_refused(organization, domain):
+    site = SiteFactory.build(
+        organization=organization,
+        allowed_origins="https://www.example.com\nhttps://shop.example.com",
+        cookie_domain=domain,
+    )
+
+    assert "cookie_domain" in errors_of(site)
+
+
+@pytest.mark.parametrize("domain", ["", "example.com", ".example.com", "Shop.Example.com"])
+def test_a_cookie_domain_covering_the_sites_hosts_is_valid(organization, domain):
+    SiteFactory.build(
+        organization=organization,
+        allowed_origins="https://www.example.com\nhttps://shop.example.com",
+        cookie_domain=domain,
+    ).full_clean()
