@@ -94,8 +94,11 @@ class Site(models.Model):
     cookie_lifetime_days = models.PositiveIntegerField(
         default=180, validators=[MinValueValidator(1)]
     )
+    # At least a year: CCPA regulations wait 12 months before asking an opted-out consumer to
+    # opt back in.
     opt_out_reprompt_days = models.PositiveIntegerField(
         default=365,
+        validators=[MinValueValidator(365)],
         help_text="After an opt-out in an opt-out jurisdiction, do not ask again for this long.",
     )
     cookie_domain = models.CharField(

@@ -130,3 +130,11 @@ def test_a_cookie_domain_covering_the_sites_hosts_is_valid(organization, domain)
         allowed_origins="https://www.example.com\nhttps://shop.example.com",
         cookie_domain=domain,
     ).full_clean()
+
+
+def test_an_opted_out_visitor_is_not_asked_again_within_twelve_months(organization):
+    """CCPA: wait at least 12 months before asking an opted-out consumer to opt back in."""
+    site = SiteFactory.build(organization=organization, opt_out_reprompt_days=90)
+
+    assert "opt_out_reprompt_days" in errors_of(site)
+    SiteFactory.build(organization=organization, opt_out_reprompt_days=365).full_clean()
