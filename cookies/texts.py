@@ -94,7 +94,7 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "preference_center": "Tous vos choix de confidentialité",
         "gpc_honored": (
             "Demande d'opposition respectée : votre navigateur envoie un signal Global Privacy "
-            "Control, nous ne vendons ni ne partageons donc pas vos données personnelles."
+            "Control, nous ne vendons donc ni ne partageons vos données personnelles."
         ),
     },
     "es": {
