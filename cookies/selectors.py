@@ -122,6 +122,22 @@ def _banner_texts(site: Site, language: str) -> list[BannerText]:
     return [texts[lang] for lang in dict.fromkeys((primary, language)) if lang in texts]
 
 
+def site_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
+    """The banner's words for `language` (shipped, then the site's for its primary subtag,
+    then its own), purpose names, descriptions, and whether it is written right to left.
+    The banner config and the visitor's preference page both read them here."""
+    overrides = _banner_texts(site, language)
+    texts = default_texts(language)
+    names: dict = {}
+    descriptions: dict = {}
+    for override in overrides:
+        texts.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
+        names.update({k: v for k, v in override.purpose_name_map().items() if v})
+        descriptions.update({k: v for k, v in override.purpose_description_map().items() if v})
+    rtl = is_right_to_left(language) or any(o.right_to_left for o in overrides)
+    return texts, names, descriptions, rtl
+
+
 def current_notice(site: Site, language: str) -> Notice | None:
     """The latest published notice in the banner's language (exact tag, then its primary
     subtag, any case), else in English, the banner's own fallback, else in any language."""
@@ -139,15 +155,7 @@ def banner_config(site: Site, *, language: str, jurisdiction: str) -> dict:
     """Everything the banner needs, for one language and jurisdiction. Nothing visitor-specific,
     so the answer is cacheable; `config_version` is a hash of the rest."""
     group = jurisdiction_group(jurisdiction)
-    overrides = _banner_texts(site, language)
-    texts = default_texts(language)
-    names: dict = {}
-    descriptions: dict = {}
-    for override in overrides:
-        texts.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
-        names.update({k: v for k, v in override.purpose_name_map().items() if v})
-        descriptions.update({k: v for k, v in override.purpose_description_map().items() if v})
-    rtl = is_right_to_left(language) or any(o.right_to_left for o in overrides)
+    texts, names, descriptions, rtl = site_words(site, language)
 
     purposes = list(site.purposes.order_by("position", "key"))
     cookies_by_purpose: dict[int, list] = {}

@@ -122,6 +122,17 @@ def test_wrongly_shaped_banner_words_never_break_the_visitor_page(
     assert ">Analytics</label>" in page.content.decode()
 
 
+def test_the_visitor_page_names_purposes_as_the_banner_does_for_a_regional_language(
+    browser, organization, site
+):
+    """A pt-BR text that holds only a title: purpose names come from the site's pt words, as
+    in the banner's config, not from the purpose's own (English) name."""
+    BannerTextFactory(site=site, language="pt", purpose_names={"analytics": "Estatísticas"})
+    BannerTextFactory(site=site, language="pt-BR", title="Privacidade na Shop")
+    page = browser.get("/preferences/shop/", {"lang": "pt-BR"}).content.decode()
+    assert ">Estatísticas</label>" in page
+
+
 def test_visitor_changes_choices_without_javascript(browser, organization, site):
     record_consent(
         organization=organization,

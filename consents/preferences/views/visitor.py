@@ -25,9 +25,6 @@ from cookies.models import Site
 from cookies.services import gpc_opt_outs
 from cookies.texts import (
     FALLBACK_LANGUAGE,
-    OVERRIDABLE_FIELDS,
-    default_texts,
-    is_right_to_left,
     primary_subtag,
 )
 
@@ -41,20 +38,6 @@ def _visitor_language(request: HttpRequest, site: Site) -> str:
         if language != FALLBACK_LANGUAGE or primary_subtag(tag) == FALLBACK_LANGUAGE:
             return language
     return FALLBACK_LANGUAGE
-
-
-def banner_words(site: Site, language: str) -> tuple[dict, dict, dict, bool]:
-    """The banner's texts for `language` (site overrides first), purpose names, descriptions,
-    and whether the language is written right to left."""
-    words = default_texts(language)
-    names, descriptions = {}, {}
-    override = site.texts.filter(language=language).first()
-    if override is not None:
-        words.update({f: getattr(override, f) for f in OVERRIDABLE_FIELDS if getattr(override, f)})
-        names = override.purpose_name_map()
-        descriptions = override.purpose_description_map()
-    rtl = is_right_to_left(language) or bool(override and override.right_to_left)
-    return words, names, descriptions, rtl
 
 
 @translated
@@ -131,7 +114,7 @@ def visitor_preferences(request: HttpRequest, site_key: str) -> HttpResponse:
             lifetime_days=site.cookie_lifetime_days,
         )
         return response
-    words, names, descriptions, rtl = banner_words(site, language)
+    words, names, descriptions, rtl = site_selectors.site_words(site, language)
     with translation.override(language):
         response = private_page(
             request,
