@@ -276,9 +276,12 @@ def _csv_value(value):
 
 
 def _csv_line(values) -> bytes:
+    # The writer quotes a cell holding a character of its line terminator: with "\r\n" a cell
+    # holding a bare CR is quoted too (any CSV reader ends a record there), then the record
+    # ends in LF as every line of the export does.
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(list(values))
-    return buffer.getvalue().encode()
+    csv.writer(buffer, lineterminator="\r\n").writerow(list(values))
+    return (buffer.getvalue()[:-2] + "\n").encode()
 
 
 def records_from_csv_lines(lines, formula_prefix: str = "") -> Iterator[dict]:

@@ -351,6 +351,28 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(api, organizat
     assert {r["client_event_id"] for r in records} == {f"=key{i}" for i in range(5)}
 
 
+def test_a_csv_cell_holding_a_carriage_return_is_quoted(organization, tmp_path):
+    """A bare CR ends a CSV record as LF does: written unquoted, a user agent holding one split
+    its event in two for every CSV reader, verify_events included."""
+    agents = ["UA/1\rnext", "\r=cmd", "two\r\nlines"]
+    for i, agent in enumerate(agents):
+        record_consent(
+            organization=organization,
+            identifiers={"email": f"cr{i}@example.com"},
+            choices={"analytics": True},
+            source="api",
+            actor="test",
+            user_agent=agent,
+        )
+    path = export_to(tmp_path, organization, "csv")
+    with path.open(newline="") as handle:
+        records = list(records_from_csv_lines(handle, formula_prefix="'"))
+    assert [r["user_agent"] for r in records] == agents
+    verify(path, "--org", organization.slug)
+    # Every other line still ends in LF alone.
+    assert path.read_bytes().count(b"\r\n") == 1
+
+
 @pytest.mark.parametrize(
     "name, message", [("purpose", "Unknown purpose 'marketing-email'."), ("site", None)]
 )
