@@ -209,3 +209,23 @@ def test_unsubscribe_link_get_confirms_and_post_unsubscribes(new_page, demo, set
     preferences = page.get_by_role("link", name="Manage all your message preferences")
     assert urlparse(preferences.get_attribute("href")).path.startswith("/preferences/p/demo.")
     assert page.problems == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_pages_fit_a_320_pixel_screen_without_scrolling_sideways(new_page, demo, lang):
+    """WCAG 1.4.10: no horizontal scrolling at 320 CSS px, right to left included, and the
+    skip link still shows where the text starts when it has the focus."""
+    page = new_page(viewport={"width": 320, "height": 640})
+    page.goto(f"{demo.base_url}/preferences/demo/?lang={lang}")
+    width = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    scroll_width, client_width = page.evaluate(width)
+    assert scroll_width <= client_width
+
+    page.keyboard.press("Tab")
+    skip = page.locator(".kzp-skip")
+    assert page.evaluate("document.activeElement.classList.contains('kzp-skip')")
+    box = skip.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= client_width and box["y"] >= 0
+    if lang == "ar":
+        assert box["x"] + box["width"] > client_width / 2  # at the start of a right-to-left line
+    assert page.problems == []
