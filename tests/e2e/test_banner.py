@@ -372,3 +372,20 @@ def test_a_blocked_scripts_own_load_and_error_handlers_still_run(open_page, demo
     page.evaluate("KaizenConsent.set({analytics: true})")
     wait_until(page, "(window.handled || []).length === 2")
     assert page.evaluate("window.handled") == ["ok", "missing!"]
+
+
+def test_switches_show_their_state_in_forced_colors(open_page, demo_site):
+    """A Windows contrast theme replaces the site's colours: the knob must stay visible on
+    its track, and on must still look unlike off (WCAG 1.4.11, 1.4.1)."""
+    page = open_page(forced_colors="active")
+    page.goto(demo_site.url)
+    banner_button(page, "Preferences").click()
+    dialog = page.locator(PREFS)
+    dialog.get_by_role("switch", name="Analytics").check()
+    look = """el => [getComputedStyle(el).backgroundColor,
+                     getComputedStyle(el, '::after').backgroundColor]"""
+    on_track, on_knob = dialog.get_by_role("switch", name="Analytics").evaluate(look)
+    advertising = dialog.get_by_role("switch", name="Advertising", exact=True)
+    off_track, off_knob = advertising.evaluate(look)
+    assert on_knob != on_track and off_knob != off_track
+    assert (on_track, on_knob) != (off_track, off_knob)
