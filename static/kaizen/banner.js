@@ -439,13 +439,17 @@
     w.KaizenConsent.displayStatus = shown;
     d.dispatchEvent(new CustomEvent("kaizen:consent-display", { detail: { status: shown } }));
   }
+  function covers(k, r) { return r.top >= k.top && r.bottom <= k.bottom && r.left >= k.left && r.right <= k.right; }
   // WCAG 2.4.11: a focused element the banner would hide entirely is scrolled clear of it
-  // (the bottom bar pads the page instead, see fitPage).
+  // (the bottom bar pads the page instead, see fitPage); the floating button steps aside.
   function keepFocusVisible(e) {
-    var b = ui.banner;
-    if (!b || b.hidden || b.contains(e.target) || !e.target.getBoundingClientRect) return;
-    var r = e.target.getBoundingClientRect(), k = b.getBoundingClientRect();
-    if (r.top < k.top || r.bottom > k.bottom || r.left < k.left || r.right > k.right) return;
+    var b = ui.banner, f = ui.fab, t = e.target;
+    if (!t.getBoundingClientRect) return;
+    var r = t.getBoundingClientRect();
+    if (f) f.style.visibility = !f.hidden && f !== t && covers(f.getBoundingClientRect(), r) ? "hidden" : "";
+    if (!b || b.hidden || b.contains(t)) return;
+    var k = b.getBoundingClientRect();
+    if (!covers(k, r)) return;
     var above = r.bottom - k.top + 8, below = r.top - k.bottom - 8;
     w.scrollBy(0, k.top >= r.height + 16 ? above : below);
   }

@@ -228,3 +228,43 @@ def test_the_banner_never_hides_the_focused_element_entirely(
             hidden.append(page.evaluate("document.activeElement.textContent"))
     assert hidden == []
     assert page.problems == []
+
+
+def test_the_floating_button_never_hides_the_focused_element(open_page, demo_site):
+    """A short link in the page's last lines, where the floating button sits: the page cannot
+    scroll it clear, so the button steps aside while the link has the focus (WCAG 2.4.11)."""
+    page = open_page(viewport={"width": 800, "height": 600})
+    page.goto(demo_site.url)
+    banner_button(page, "Accept all").click()
+    fab = page.get_by_role("button", name="Privacy choices").last
+    fab.wait_for()
+    page.evaluate(
+        """() => {
+          const a = document.createElement('a');
+          a.href = '#faq'; a.id = 'faq'; a.textContent = 'FAQ';
+          const k = document.querySelector('.kz-fab').getBoundingClientRect();
+          a.style.cssText = 'position: absolute; width: 32px; left: ' + (k.left + 8) + 'px; top: ' +
+            (scrollY + k.top + 12) + 'px';
+          document.body.appendChild(a);
+          document.activeElement.blur();
+        }"""
+    )
+    covered = "document.querySelector('.kz-fab').contains(document.elementFromPoint(%s))"
+    centre = "...(r => [r.x + r.width / 2, r.y + r.height / 2])(%s.getBoundingClientRect())"
+    assert page.evaluate(covered % centre % "document.getElementById('faq')")
+
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "faq":
+            break
+    else:
+        raise AssertionError("Tab never reached the link")
+    assert page.evaluate(
+        "document.elementFromPoint(%s) === document.activeElement"
+        % (centre % "document.activeElement")
+    )
+    page.keyboard.press("Shift+Tab")  # the focus moves on: the button is back, and reachable
+    assert fab.is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('kz-fab')")
+    assert page.problems == []
