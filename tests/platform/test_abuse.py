@@ -12,14 +12,17 @@ from tests.factories import SiteFactory
 pytestmark = pytest.mark.django_db
 
 
-@override_settings(
-    KAIZEN_RATE_LIMITS={
-        "visitor_ip": (10_000, 60),
-        "visitor_site": (5, 60),
-        "public_ip": (60, 60),
-        "auth_failure_ip": (20, 300),
+def limits(*, visitor_ip=120, visitor_site=20_000, public_ip=60, auth_failure_ip=20) -> dict:
+    """Rate limits for a test: requests allowed per minute (failed sign-ins per 5 minutes)."""
+    return {
+        "visitor_ip": (visitor_ip, 60),
+        "visitor_site": (visitor_site, 60),
+        "public_ip": (public_ip, 60),
+        "auth_failure_ip": (auth_failure_ip, 300),
     }
-)
+
+
+@override_settings(KAIZEN_RATE_LIMITS=limits(visitor_ip=10_000, visitor_site=5))
 def test_flood_against_one_site_does_not_degrade_another(organization):
     SiteFactory(organization=organization, key="flooded")
     SiteFactory(organization=organization, key="quiet")
@@ -32,14 +35,7 @@ def test_flood_against_one_site_does_not_degrade_another(organization):
     assert client.get("/api/v1/sites/quiet/config", REMOTE_ADDR="203.0.113.1").status_code == 200
 
 
-@override_settings(
-    KAIZEN_RATE_LIMITS={
-        "visitor_ip": (120, 60),
-        "visitor_site": (20_000, 60),
-        "public_ip": (60, 60),
-        "auth_failure_ip": (3, 300),
-    }
-)
+@override_settings(KAIZEN_RATE_LIMITS=limits(auth_failure_ip=3))
 def test_failed_authentication_is_rate_limited_and_logged_without_the_key(
     api, organization, caplog
 ):
@@ -131,14 +127,7 @@ def test_longest_site_key_and_event_id_are_accepted(organization):
     assert ConsentEvent.objects.count() == 1
 
 
-@override_settings(
-    KAIZEN_RATE_LIMITS={
-        "visitor_ip": (5, 60),
-        "visitor_site": (20_000, 60),
-        "public_ip": (5, 60),
-        "auth_failure_ip": (20, 300),
-    }
-)
+@override_settings(KAIZEN_RATE_LIMITS=limits(visitor_ip=5, public_ip=5))
 def test_an_ipv6_client_cannot_escape_the_per_address_limit_by_changing_address(organization):
     """A client gets a whole /64 and may pick any address in it: the limit counts the /64."""
     SiteFactory(organization=organization, key="shop")
@@ -172,14 +161,7 @@ def test_failed_authentication_logs_the_network_not_the_full_address(api, caplog
     assert "2001:db8:1:2:3:4:5:6" not in caplog.text and "2001:db8:1::" in caplog.text
 
 
-@override_settings(
-    KAIZEN_RATE_LIMITS={
-        "visitor_ip": (120, 60),
-        "visitor_site": (20_000, 60),
-        "public_ip": (60, 60),
-        "auth_failure_ip": (3, 300),
-    }
-)
+@override_settings(KAIZEN_RATE_LIMITS=limits(auth_failure_ip=3))
 def test_admin_sign_in_guesses_are_limited_per_address(db):
     from django.core.cache import cache
 
