@@ -2,36 +2,17 @@
 
 import multiprocessing
 import os
+import sys
+from pathlib import Path
+
+# gunicorn reads this file before the app is imported: the project goes on the path first.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from consent_platform.env import env_bool, env_int  # noqa: E402
 
 # This is the production server: DEBUG is off unless asked for, so a start that forgot DEBUG=0
 # refuses (no SECRET_KEY...) instead of serving debug pages under the development secret.
 if not os.environ.get("DEBUG"):
     os.environ["DEBUG"] = "0"
-
-
-def env_bool(name: str, default: bool) -> bool:
-    """As consent_platform.settings reads booleans: 1/0, true/false, yes/no, on/off, else refuse."""
-    value = os.environ.get(name, "").strip().lower()
-    if value == "":
-        return default
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"{name} must be a boolean (1/0, true/false), got {value!r}")
-
-
-def env_int(name: str, default: int, minimum: int = 0) -> int:
-    value = os.environ.get(name, "").strip()
-    if value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {number}")
-    return number
 
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
