@@ -2,6 +2,7 @@
 serving while it replaces workers after `max_requests` (the app is preloaded in the master,
 so a new worker must open its own database connection)."""
 
+import contextlib
 import json
 import os
 import re
@@ -33,37 +34,29 @@ def get(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
-def test_workers_replaced_after_max_requests_keep_answering(tmp_path):
-    port = free_port()
-    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in inherited},
+INHERITED = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+SERVER = [str(GUNICORN), "consent_platform.wsgi", "--config", "consent_platform/gunicorn.conf.py"]
+
+
+def server_env(tmp_path, port: int, **overrides: str) -> dict:
+    """The environment of a gunicorn started as in production, on SQLite, on `port`."""
+    return {
+        **{k: v for k, v in os.environ.items() if k not in INHERITED},
         "DJANGO_SETTINGS_MODULE": "consent_platform.settings",
-        "DEBUG": "0",
         "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
         "ALLOWED_HOSTS": "consent.example.com",
         "PUBLIC_BASE_URL": "https://consent.example.com",
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STATIC_ROOT": str(tmp_path / "static"),
         "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "2",
-        "GUNICORN_MAX_REQUESTS": "3",
+        **overrides,
     }
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "consent_platform.wsgi",
-                "--config",
-                "consent_platform/gunicorn.conf.py",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+
+
+@contextlib.contextmanager
+def serving(env: dict, port: int, output=subprocess.DEVNULL, describe=lambda: ""):
+    """gunicorn started with `env`, answering /healthz on `port`; stopped on leaving."""
+    server = subprocess.Popen(SERVER, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -72,12 +65,27 @@ def test_workers_replaced_after_max_requests_keep_answering(tmp_path):
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("gunicorn did not start:\n" + log_path.read_text())
+                    pytest.fail("gunicorn did not start:\n" + describe())
                 time.sleep(0.1)
-        answers = [get(f"http://127.0.0.1:{port}/readyz") for _ in range(24)]
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_workers_replaced_after_max_requests_keep_answering(tmp_path):
+    port = free_port()
+    env = server_env(
+        tmp_path,
+        port,
+        DEBUG="0",
+        STATIC_ROOT=str(tmp_path / "static"),
+        WEB_CONCURRENCY="2",
+        GUNICORN_MAX_REQUESTS="3",
+    )
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log, serving(env, port, log, log_path.read_text):
+        answers = [get(f"http://127.0.0.1:{port}/readyz") for _ in range(24)]
     assert answers == [(200, b'{"status": "ok", "database": "up"}')] * 24
     restarts = re.findall(r"Autorestarting worker", log_path.read_text())
     assert len(restarts) >= 5  # 25 requests, 2 workers, replaced every 3 requests
@@ -87,21 +95,15 @@ def test_the_production_server_runs_with_debug_off_unless_told_otherwise(tmp_pat
     """Started without DEBUG, gunicorn must not serve debug pages with the development secret:
     it takes DEBUG=0, so it refuses to start until SECRET_KEY and the rest are set."""
     port = free_port()
-    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {
-        **{k: v for k, v in os.environ.items() if k not in inherited},
+        **{k: v for k, v in os.environ.items() if k not in INHERITED},
         "DJANGO_SETTINGS_MODULE": "consent_platform.settings",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
     }
     server = subprocess.Popen(
-        [str(GUNICORN), "consent_platform.wsgi", "--config", "consent_platform/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        SERVER, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         output, _ = server.communicate(timeout=30)
@@ -150,43 +152,12 @@ def test_the_access_log_carries_no_query_string_and_no_client_address(tmp_path):
     """An API read names its subject in the query (?email=): the access log keeps the path."""
     port = free_port()
     access_log = tmp_path / "access.log"
-    inherited = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in inherited},
-        "DJANGO_SETTINGS_MODULE": "consent_platform.settings",
-        "SECRET_KEY": "x" * 60 + "-production-like-secret-for-tests",
-        "ALLOWED_HOSTS": "consent.example.com",
-        "PUBLIC_BASE_URL": "https://consent.example.com",
-        "SECURE_SSL_REDIRECT": "0",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "GUNICORN_ACCESS_LOG": str(access_log),
-    }
-    server = subprocess.Popen(
-        [str(GUNICORN), "consent_platform.wsgi", "--config", "consent_platform/gunicorn.conf.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("gunicorn did not start")
-                time.sleep(0.1)
+    env = server_env(tmp_path, port, WEB_CONCURRENCY="1", GUNICORN_ACCESS_LOG=str(access_log))
+    with serving(env, port):
         try:
             get(f"http://127.0.0.1:{port}/api/v1/consents/state?email=alice%40example.com")
         except urllib.error.HTTPError as exc:
             assert exc.code == 401
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     log = access_log.read_text()
     assert "/api/v1/consents/state" in log and " 401 " in log
     assert "alice" not in log and "email=" not in log
