@@ -152,6 +152,8 @@ def identifiers_suppressed_purpose_keys(
 ) -> frozenset[str]:
     """`suppressed_purpose_keys` of every identifier given (a write names a person by several,
     and the state it answers with is the one the state API gives for each), in one query."""
+    if not identifiers:
+        return frozenset()  # an empty Q() would match every suppression of the organization
     secret = organization.identifier_secret
     named = Q()
     for kind, value in identifiers.items():

@@ -443,7 +443,7 @@ def _find_replay(organization, key: str, digest: str) -> ConsentResult | None:
     if record.request_digest != digest:
         raise IdempotencyConflict(IDEMPOTENCY_CONFLICT)
     subject = DataSubject.objects.filter(uid=record.response["subject"]).first()
-    if subject is None:  # retention or an erasure removed what the key answered for
+    if subject is None:  # retention removed the subject the key answered for
         raise IdempotencyConflict(IDEMPOTENCY_GONE)
     events = list(
         ConsentEvent.objects.filter(pk__in=record.response["events"]).select_related("purpose")
